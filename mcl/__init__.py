@@ -1,0 +1,27 @@
+"""mcl — a research workbench for MotionCLIP (Tevet et al., ECCV 2022).
+
+Heavy parts (torch models, renderers, embedding spaces) load on first use, so `import mcl` is quick.
+"""
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+# public name → "module:attribute", resolved lazily on first access
+_LAZY = {
+    "Motion": "mcl.data.motion:Motion",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        module, attr = _LAZY[name].split(":")
+        value = getattr(importlib.import_module(module), attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'mcl' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_LAZY))
