@@ -1,0 +1,284 @@
+"""The latent space of a trained MotionCLIP: encode, decode, text-to-motion, editing, interpolation, recognition.
+
+All functions take a loaded run (`mcl.checkpoint.load(run_dir)`: `.model` with `encode (B,25,6,T) → (B,D)` and
+`decode ((B,D), n_frames) → (B,25,6,T)`, `.space` with `encode_text(list[str]) → (N,D)`). The latent z lives in the
+frozen text(-image) space, so a text embedding can stand wherever an encoded motion can (the paper's key property):
+every "operand" below is a `Motion`, a text (`str`) or a ready latent vector `(D,)`.
+
+Lengths: the model is trained on 60-frame windows at 30 fps, but its decoder takes any number of positional queries,
+so `n_frames` may differ; how quality changes with length is measured in the README (section "Latent-space
+toolkit", `mcl.evaluate.length_study`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence, Union
+
+import numpy as np
+import torch
+
+from .data.motion import Motion
+
+WINDOW_FPS = 30.0
+Operand = Union[Motion, str, torch.Tensor, np.ndarray]
+
+
+# --- plumbing ----------------------------------------------------------------------------------------------------
+
+def _model(loaded):
+    return loaded.model if hasattr(loaded, "model") else loaded
+
+
+def _device(loaded) -> torch.device:
+    try:
+        return next(_model(loaded).parameters()).device
+    except (StopIteration, AttributeError):
+        return torch.device("cpu")
+
+
+def _batches(n: int, size: int):
+    for i in range(0, n, size):
+        yield slice(i, min(i + size, n))
+
+
+# --- encode / decode ---------------------------------------------------------------------------------------------
+
+@torch.no_grad()
+def encode(loaded, motions: Sequence[Motion], batch_size: int = 64, progress: bool = False) -> torch.Tensor:
+    """Latents `(N, D)` of motions (any length; resampled to 30 fps first, as the model was trained).
+
+    Motions of equal length are batched together; order is kept.
+    Example: `z = encode(run, make_windows(load("deepmimic")))` → `(n_windows, 384)` for the MiniLM space.
+    """
+    motions = list(motions)
+    if not motions:
+        raise ValueError("encode() got no motions")
+    model, dev = _model(loaded), _device(loaded)
+    model.eval()
+    xs = [m.resample(WINDOW_FPS).to_tensor() for m in motions]
+    by_len: dict[int, list[int]] = {}
+    for i, x in enumerate(xs):
+        by_len.setdefault(x.shape[-1], []).append(i)
+    out: list[torch.Tensor | None] = [None] * len(xs)
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=len(xs), desc="encode", disable=not progress)
+    for idx in by_len.values():
+        for sl in _batches(len(idx), batch_size):
+            sel = idx[sl]
+            z = model.encode(torch.stack([xs[i] for i in sel]).to(dev)).float().cpu()
+            for i, zi in zip(sel, z):
+                out[i] = zi
+            bar.update(len(sel))
+    bar.close()
+    return torch.stack(out)
+
+
+@torch.no_grad()
+def embed_texts(loaded, texts: Sequence[str]) -> torch.Tensor:
+    """Text embeddings `(N, D)` from the run's frozen space (cached by the space). Example: `embed_texts(run, ["walk"])`."""
+    texts = [str(t) for t in texts]
+    if not texts:
+        raise ValueError("embed_texts() got no texts")
+    e = loaded.space.encode_text(texts)
+    return (e if isinstance(e, torch.Tensor) else torch.as_tensor(np.asarray(e))).detach().float().cpu()
+
+
+def latents(loaded, operands: Sequence[Operand]) -> torch.Tensor:
+    """`(N, D)`: each operand as a latent — a Motion is encoded, a str embedded as text, a vector used as it is.
+
+    Example: `latents(run, ["walk", walk_motion])` → both in the same space, so they can be added and compared.
+    """
+    operands = list(operands)
+    out: list[torch.Tensor | None] = [None] * len(operands)
+    mot = [i for i, o in enumerate(operands) if isinstance(o, Motion)]
+    txt = [i for i, o in enumerate(operands) if isinstance(o, str)]
+    if mot:
+        for i, z in zip(mot, encode(loaded, [operands[i] for i in mot])):
+            out[i] = z
+    if txt:
+        for i, z in zip(txt, embed_texts(loaded, [operands[i] for i in txt])):
+            out[i] = z
+    for i, o in enumerate(operands):
+        if out[i] is None:
+            if not isinstance(o, (torch.Tensor, np.ndarray)):
+                raise TypeError(f"operand {i} is a {type(o).__name__}: expected a Motion, a text or a latent vector")
+            out[i] = torch.as_tensor(np.asarray(o) if isinstance(o, np.ndarray) else o).float().reshape(-1).cpu()
+    return torch.stack(out)
+
+
+def _describe(o: Operand) -> str:
+    if isinstance(o, str):
+        return o
+    if isinstance(o, Motion):
+        return o.texts[0] if o.texts else o.name
+    return "<latent>"
+
+
+@torch.no_grad()
+def decode(loaded, z, n_frames: int = 60, texts: Sequence[str] | None = None, batch_size: int = 64) -> list[Motion]:
+    """Motions of `n_frames` at 30 fps from latents `z` `(N, D)` (or one `(D,)`).
+
+    The decoder predicts translation relative to the first frame (its frame-0 offset is removed), so each motion
+    starts with its pelvis at `(0, floor_below_pelvis, 0)`: standing on the floor at the origin. Any `n_frames ≥ 1` works (see module doc for
+    how quality changes away from the trained 60). Example: `decode(run, encode(run, [m]))[0].num_frames == 60`.
+    """
+    from .body.skeleton import load_skeleton
+
+    z = torch.as_tensor(z).float()
+    if z.ndim == 1:
+        z = z[None]
+    if n_frames < 1:
+        raise ValueError(f"n_frames must be ≥ 1, got {n_frames}")
+    model, dev = _model(loaded), _device(loaded)
+    model.eval()
+    xs = [model.decode(z[sl].to(dev), n_frames=n_frames).float().cpu() for sl in _batches(len(z), batch_size)]
+    x = torch.cat(xs)
+    x[:, -1, :3] -= x[:, -1, :3, :1].clone()  # the model's translation is relative to frame 0: make it exactly so
+    start = np.array([0.0, load_skeleton().floor_below_pelvis, 0.0], np.float32)
+    texts = list(texts) if texts is not None else [""] * len(z)
+    return [Motion.from_tensor(xi, fps=WINDOW_FPS, start=start, texts=[t] if t else [],
+                               source={"dataset": "generated", "name": t or f"decoded-{i}"})
+            for i, (xi, t) in enumerate(zip(x, texts))]
+
+
+def reconstruct(loaded, motions: Sequence[Motion], n_frames: int | None = None) -> list[Motion]:
+    """Encode then decode (`n_frames` defaults to each motion's length at 30 fps); each output starts where its
+    input starts, so the two can be compared frame by frame. Example: `reconstruct(run, windows[:4])`."""
+    motions = [m.resample(WINDOW_FPS) for m in motions]
+    z = encode(loaded, motions)
+    out = []
+    for m, zi in zip(motions, z):
+        d = decode(loaded, zi, n_frames or m.num_frames, texts=m.texts[:1])[0]
+        out.append(d.replace(trans=d.trans - d.trans[:1] + m.trans[:1],
+                             source={"dataset": "reconstruction", "name": m.name}))
+    return out
+
+
+# --- generation and editing --------------------------------------------------------------------------------------
+
+def text_to_motion(loaded, prompts: str | Sequence[str], n_frames: int = 60) -> list[Motion]:
+    """Decode each prompt's text embedding directly as z (the paper's text-to-motion: no text encoder of our own).
+
+    Example: `text_to_motion(run, ["a person jumps", "a person walks"])` → two 60-frame motions at 30 fps.
+    """
+    prompts = [prompts] if isinstance(prompts, str) else list(prompts)
+    return decode(loaded, embed_texts(loaded, prompts), n_frames, texts=prompts)
+
+
+def edit_latent(z_base: torch.Tensor, z_minus: torch.Tensor, z_plus: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
+    """`z_base + scale · (z_plus − z_minus)`: the paper's `base − from + to` at `scale = 1`."""
+    return z_base + scale * (z_plus - z_minus)
+
+
+def edit(loaded, base: Operand, minus: Operand, plus: Operand, scale: float = 1.0, n_frames: int = 60) -> Motion:
+    """Latent arithmetic edit: decode `z_base + scale · (z_plus − z_minus)` (MotionCLIP: base − v_start + v_end).
+
+    Operands are Motions, texts or latents. Style: `edit(run, walk, "normal", "elderly")` adds "elderly minus
+    normal" to a walk; `minus == plus` gives back the decoded base. Example: `edit(run, "jump", "walk", "walk old")`.
+    """
+    zb, zm, zp = latents(loaded, [base, minus, plus])
+    title = f"{_describe(base)} − {_describe(minus)} + {_describe(plus)}"
+    return decode(loaded, edit_latent(zb, zm, zp, scale), n_frames, texts=[title])[0]
+
+
+def compose_parts(loaded, upper: Operand, lower: Operand, neutral: Operand = "stand", n_frames: int = 60) -> Motion:
+    """Upper body of one motion on the lower body of another, by latent arithmetic as MotionCLIP does.
+
+    MotionCLIP composes body parts without any joint masking (paper Fig. 5, the repo's `assets/paper_edits.csv`:
+    "walk" − "Standing" + "drink from mug", "high jump" − "Standing" + "bowling"): the motion that gives the legs
+    is the base, a neutral motion ("stand") is subtracted and the motion that gives the arms is added,
+    `z = z_lower − z_neutral + z_upper`. It works because the neutral motion shares the lower body with neither and
+    the upper-body action is mostly an arm movement on top of standing. Example: `compose_parts(run, "drink from mug",
+    "walk")` → a walk while drinking (when the space and training data know both).
+    """
+    zu, zl, zn = latents(loaded, [upper, lower, neutral])
+    title = f"{_describe(lower)} − {_describe(neutral)} + {_describe(upper)}"
+    return decode(loaded, edit_latent(zl, zn, zu), n_frames, texts=[title])[0]
+
+
+def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
+    """Spherical interpolation of directions with the norm interpolated linearly; exact at t = 0 and 1."""
+    if t == 0:
+        return a.clone()
+    if t == 1:
+        return b.clone()
+    na, nb = a.norm(), b.norm()
+    ua, ub = a / na.clamp_min(1e-12), b / nb.clamp_min(1e-12)
+    omega = torch.arccos(torch.clamp((ua * ub).sum(), -1.0, 1.0))
+    if omega < 1e-6:
+        u = ua
+    else:
+        u = (torch.sin((1 - t) * omega) * ua + torch.sin(t * omega) * ub) / torch.sin(omega)
+    return u * ((1 - t) * na + t * nb)
+
+
+def interpolate_latents(za: torch.Tensor, zb: torch.Tensor, steps: int = 5, spherical: bool = False) -> torch.Tensor:
+    """`(steps, D)` latents from `za` to `zb` at t = 0, 1/(steps−1), …, 1 (linear as the paper, or slerp)."""
+    if steps < 2:
+        raise ValueError(f"steps must be ≥ 2 (both endpoints), got {steps}")
+    ts = np.linspace(0.0, 1.0, steps)
+    if spherical:
+        return torch.stack([slerp(za, zb, float(t)) for t in ts])
+    zs = [za.clone() if t == 0 else zb.clone() if t == 1 else (1 - t) * za + t * zb for t in ts]
+    return torch.stack(zs)
+
+
+def interpolate(loaded, a: Operand, b: Operand, steps: int = 5, spherical: bool = False,
+                n_frames: int = 60) -> list[Motion]:
+    """`steps` motions decoded along the latent path from `a` to `b` (Motions, texts or latents).
+
+    t = 0 and t = 1 use the endpoint latents unchanged, so they decode to exactly `decode(a)` and `decode(b)`.
+    Example: `interpolate(run, "walk", "run", steps=5)`.
+    """
+    za, zb = latents(loaded, [a, b])
+    zs = interpolate_latents(za, zb, steps, spherical)
+    ts = np.linspace(0.0, 1.0, steps)
+    titles = [f"{_describe(a)} → {_describe(b)} t={t:.2f}" for t in ts]
+    return decode(loaded, zs, n_frames, texts=titles)
+
+
+# --- recognition -------------------------------------------------------------------------------------------------
+
+@dataclass
+class Classification:
+    """Zero-shot recognition result. `probs (N, C)` softmax(100·cos); `topk (N, k)` class indices, best first;
+    `names` the class names; `predicted` the top-1 names."""
+    probs: torch.Tensor
+    topk: torch.Tensor
+    names: list[str]
+    prompts: list[str] = field(default_factory=list)
+
+    @property
+    def predicted(self) -> list[str]:
+        return [self.names[i] for i in self.topk[:, 0].tolist()]
+
+    def top(self, i: int) -> list[tuple[str, float]]:
+        """The k best (name, probability) pairs of item i."""
+        return [(self.names[c], float(self.probs[i, c])) for c in self.topk[i].tolist()]
+
+
+def class_scores(z_items: torch.Tensor, z_classes: torch.Tensor, logit_scale: float = 100.0) -> torch.Tensor:
+    """softmax(logit_scale · cos(z, class embedding)) `(N, C)`, CLIP's zero-shot rule with its scale of 100."""
+    zi = torch.nn.functional.normalize(torch.as_tensor(z_items).float(), dim=-1)
+    zc = torch.nn.functional.normalize(torch.as_tensor(z_classes).float(), dim=-1)
+    return (logit_scale * zi @ zc.T).softmax(dim=-1)
+
+
+def classify(loaded, motions: Sequence[Operand], class_names: Sequence[str], prompt: str = "{}",
+             k: int = 5) -> Classification:
+    """Zero-shot recognition: each motion against the embeddings of `prompt.format(name)` for every class.
+
+    `motions` may also be latents (`(N, D)` tensor) to avoid re-encoding. Example:
+    `classify(run, windows, ["walk", "run", "jump"], prompt="a person {}s", k=2).predicted`.
+    """
+    names = [str(n) for n in class_names]
+    if not names:
+        raise ValueError("classify() needs at least one class name")
+    if len(set(names)) != len(names):
+        raise ValueError("class names must be distinct")
+    z = motions if isinstance(motions, torch.Tensor) else latents(loaded, list(motions))
+    prompts = [prompt.format(n) for n in names]
+    probs = class_scores(z, embed_texts(loaded, prompts))
+    k = min(k, len(names))
+    return Classification(probs, probs.topk(k, dim=-1).indices, names, prompts)

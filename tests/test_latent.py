@@ -1,0 +1,124 @@
+"""The latent toolkit on a tiny random MotionCLIP and a hash-seeded text space (no weights, no data files)."""
+import numpy as np
+import pytest
+import torch
+
+from latent_fakes import tiny_loaded
+from mcl import latent
+from mcl.body.skeleton import load_skeleton
+from mcl.data.synthetic import synthetic_motion
+
+
+@pytest.fixture(scope="module")
+def run():
+    return tiny_loaded(dim=16)
+
+
+def test_encode_shapes_order_and_mixed_lengths(run):
+    ms = [synthetic_motion(60, seed=0), synthetic_motion(90, seed=1), synthetic_motion(60, seed=2)]
+    z = latent.encode(run, ms)
+    assert z.shape == (3, 16)
+    # order is kept although the 60-frame clips are batched together
+    np.testing.assert_allclose(z[1], latent.encode(run, [ms[1]])[0], atol=1e-5)
+    np.testing.assert_allclose(z[2], latent.encode(run, [ms[2]])[0], atol=1e-5)
+
+
+def test_encode_resamples_to_30fps(run):
+    m = synthetic_motion(120, fps=60, seed=3)
+    np.testing.assert_allclose(latent.encode(run, [m]), latent.encode(run, [m.resample(30)]), atol=1e-5)
+
+
+def test_decode_stands_on_floor_at_30fps_any_length(run):
+    z = torch.randn(2, 16)
+    floor = load_skeleton().floor_below_pelvis
+    for n in (30, 60, 120):
+        ms = latent.decode(run, z, n_frames=n)
+        assert len(ms) == 2 and ms[0].num_frames == n and ms[0].fps == 30
+        np.testing.assert_allclose(ms[0].trans[0], [0.0, floor, 0.0], atol=1e-6)
+        assert np.isfinite(ms[1].poses).all()
+
+
+def test_text_to_motion_decodes_text_embedding(run):
+    (m,) = latent.text_to_motion(run, "a person jumps", n_frames=45)
+    direct = latent.decode(run, run.space.encode_text(["a person jumps"]), n_frames=45)[0]
+    assert m.texts == ["a person jumps"] and m.num_frames == 45
+    np.testing.assert_allclose(m.poses, direct.poses, atol=1e-6)
+
+
+def test_latents_accepts_motions_texts_vectors(run):
+    m = synthetic_motion(60, seed=4)
+    v = torch.randn(16)
+    z = latent.latents(run, ["walk", m, v])
+    np.testing.assert_allclose(z[0], run.space.encode_text(["walk"])[0])
+    np.testing.assert_allclose(z[1], latent.encode(run, [m])[0], atol=1e-6)
+    np.testing.assert_allclose(z[2], v)
+    with pytest.raises(TypeError, match="operand 0"):
+        latent.latents(run, [3.5])
+
+
+def test_edit_with_minus_equal_plus_returns_base(run):
+    base = synthetic_motion(60, seed=5)
+    for minus_plus in ("normal", synthetic_motion(60, seed=6)):
+        out = latent.edit(run, base, minus_plus, minus_plus)
+        ref = latent.decode(run, latent.encode(run, [base]))[0]
+        np.testing.assert_allclose(out.poses, ref.poses, atol=1e-5)
+        np.testing.assert_allclose(out.trans, ref.trans, atol=1e-5)
+
+
+def test_edit_is_latent_arithmetic(run):
+    zb, zm, zp = run.space.encode_text(["walk", "normal", "elderly"])
+    out = latent.edit(run, "walk", "normal", "elderly", scale=0.5)
+    ref = latent.decode(run, zb + 0.5 * (zp - zm))[0]
+    np.testing.assert_allclose(out.poses, ref.poses, atol=1e-5)
+    assert "elderly" in out.texts[0]
+
+
+def test_compose_parts_is_lower_minus_neutral_plus_upper(run):
+    zu, zl, zn = run.space.encode_text(["drink from mug", "walk", "stand"])
+    out = latent.compose_parts(run, upper="drink from mug", lower="walk")
+    np.testing.assert_allclose(out.poses, latent.decode(run, zl - zn + zu)[0].poses, atol=1e-5)
+
+
+@pytest.mark.parametrize("spherical", [False, True])
+def test_interpolation_endpoints_decode_to_endpoints(run, spherical):
+    a, b = synthetic_motion(60, seed=7), "a person waves"
+    ms = latent.interpolate(run, a, b, steps=5, spherical=spherical)
+    assert len(ms) == 5
+    za, zb = latent.encode(run, [a])[0], run.space.encode_text([b])[0]
+    zs = latent.interpolate_latents(za, zb, steps=5, spherical=spherical)
+    torch.testing.assert_close(zs[0], za, rtol=0, atol=0)  # exactly the endpoint latents
+    torch.testing.assert_close(zs[-1], zb, rtol=0, atol=0)
+    da = latent.decode(run, za)[0]
+    db = latent.text_to_motion(run, [b])[0]
+    # same latent, decoded in a batch of 5 vs alone: equal up to float reduction order
+    np.testing.assert_allclose(ms[0].to_tensor(), da.to_tensor(), atol=1e-4)
+    np.testing.assert_allclose(ms[-1].to_tensor(), db.to_tensor(), atol=1e-4)
+
+
+def test_interpolation_midpoint_linear_and_slerp():
+    a, b = torch.tensor([1.0, 0.0]), torch.tensor([0.0, 2.0])
+    lin = latent.interpolate_latents(a, b, steps=3)
+    np.testing.assert_allclose(lin[1], [0.5, 1.0])
+    sph = latent.interpolate_latents(a, b, steps=3, spherical=True)
+    np.testing.assert_allclose(sph[1], np.array([1.0, 1.0]) / np.sqrt(2) * 1.5, atol=1e-6)  # 45°, mean norm
+    with pytest.raises(ValueError, match="steps"):
+        latent.interpolate_latents(a, b, steps=1)
+
+
+def test_classify_on_class_name_embeddings_returns_the_class(run):
+    names = ["walk", "run", "jump", "kick", "dance", "crawl"]
+    z = run.space.encode_text([f"a person {n}s" for n in names])
+    res = latent.classify(run, z, names, prompt="a person {}s", k=3)
+    assert res.predicted == names
+    assert res.probs.shape == (6, 6) and res.topk.shape == (6, 3)
+    torch.testing.assert_close(res.probs.sum(1), torch.ones(6))
+    assert res.top(2)[0][0] == "jump" and res.top(2)[0][1] > 0.99  # softmax(100·cos) is sharp
+    with pytest.raises(ValueError, match="distinct"):
+        latent.classify(run, z, ["walk", "walk"])
+
+
+def test_reconstruct_starts_where_input_starts(run):
+    m = synthetic_motion(60, seed=8)
+    (r,) = latent.reconstruct(run, [m])
+    assert r.num_frames == 60
+    np.testing.assert_allclose(r.trans[0], m.trans[0], atol=1e-6)
