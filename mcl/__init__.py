@@ -11,6 +11,7 @@ __version__ = "0.1.0"
 # public name → "module:attribute", resolved lazily on first access
 _LAZY = {
     "Motion": "mcl.data.motion:Motion",
+    "get_space": "mcl.spaces:get_space",
 }
 
 

@@ -11,6 +11,7 @@ import sys
 # Modules that provide `register(subparsers)`; each registers one or more subcommands.
 COMMAND_MODULES = [
     "mcl.data.cli",
+    "mcl.spaces.cli",
 ]
 
 
