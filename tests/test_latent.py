@@ -122,3 +122,23 @@ def test_reconstruct_starts_where_input_starts(run):
     (r,) = latent.reconstruct(run, [m])
     assert r.num_frames == 60
     np.testing.assert_allclose(r.trans[0], m.trans[0], atol=1e-6)
+
+
+@pytest.mark.slow  # umap-learn compiles with numba on first use (~25 s on 2 cores)
+def test_latent_map_colours_by_label_and_hovers_text():
+    from mcl.umap_map import latent_map
+
+    rng = np.random.default_rng(0)
+    z = np.concatenate([rng.normal(size=(15, 16)) + 6 * np.eye(16)[i] for i in range(3)])
+    labels = ["walk"] * 15 + ["run"] * 15 + ["jump"] * 15
+    fig = latent_map(z, labels, [f"text {i}" for i in range(45)], n_neighbors=10)
+    assert sorted(t.name for t in fig.data) == ["jump", "run", "walk"]
+    walk = next(t for t in fig.data if t.name == "walk")
+    assert len(walk.x) == 15 and walk.text[0] == "text 0"
+    # well-separated clusters stay separated in 2-D: each point's nearest neighbour has its label
+    xy = np.concatenate([np.stack([t.x, t.y], 1) for t in fig.data])
+    lab = np.concatenate([[t.name] * len(t.x) for t in fig.data])
+    d = np.linalg.norm(xy[:, None] - xy[None], axis=-1) + np.eye(len(xy)) * 1e9
+    assert (lab[d.argmin(1)] == lab).mean() > 0.95
+    with pytest.raises(ValueError, match="labels"):
+        latent_map(z, labels[:3])

@@ -1,0 +1,248 @@
+"""Dataset-level evaluations of a trained MotionCLIP: reconstruction, zero-shot recognition, retrieval, generation.
+
+Each takes a loaded run (`mcl.checkpoint.load`) and a list of windows (`Motion`s, e.g. `make_windows(load(spec))`)
+and returns a flat dict of numbers (JSON-ready) plus, where items were left out, the reasons in `skipped`.
+
+- `reconstruction`: MPJPE (mm, after forward kinematics; root-relative and global) and geodesic joint-angle error
+  (degrees) of encode → decode; `length_study` decodes other lengths than the trained one.
+- `recognition`: softmax(100·cos) against class-name embeddings, top-1/top-5. A window is a hit when any of its
+  labels is among the k best (the BABEL-60 rule). `babel60` runs the paper's protocol on AMASS + BABEL val.
+- `retrieval`: text↔motion R@1/2/3/5/10 and MedR with TMR's "all" and "batches of 32" protocols.
+- `text_to_motion_match`: does generating from a clip's own text land closer to that clip than to the others?
+"""
+from __future__ import annotations
+
+from collections import Counter
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from . import latent, metrics
+from .body.rotations import rotvec_to_rotmat
+from .body.skeleton import joints_from_rotvec
+from .data.errors import SkipReport
+from .data.motion import Motion
+
+WINDOW_FPS = latent.WINDOW_FPS
+
+
+def _joints(m: Motion) -> np.ndarray:
+    """`(T, 24, 3)` joint positions with the trajectory relative to the first frame."""
+    poses = torch.from_numpy(m.poses)
+    trans = torch.from_numpy(m.trans - m.trans[:1])
+    return joints_from_rotvec(poses, trans).numpy()
+
+
+def motion_errors(pred: Motion, target: Motion, frames: int | None = None) -> dict[str, float]:
+    """Errors of `pred` against `target` over their first `frames` frames (default: the shorter length).
+
+    `mpjpe_mm`: root-relative MPJPE; `mpjpe_global_mm`: with both trajectories starting at the same point;
+    `angle_deg`: mean geodesic angle of the 24 local joint rotations. Example: `motion_errors(m, m)["mpjpe_mm"] == 0`.
+    """
+    n = frames or min(pred.num_frames, target.num_frames)
+    p, t = pred.slice(0, n), target.slice(0, n)
+    jp, jt = _joints(p), _joints(t)
+    return {
+        "mpjpe_mm": metrics.mpjpe(jp, jt, root_relative=True),
+        "mpjpe_global_mm": metrics.mpjpe(jp, jt, root_relative=False),
+        "angle_deg": metrics.joint_angle_error(rotvec_to_rotmat(torch.from_numpy(p.poses)),
+                                               rotvec_to_rotmat(torch.from_numpy(t.poses))),
+    }
+
+
+def _mean(rows: list[dict[str, float]]) -> dict[str, float]:
+    return {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
+
+
+def reconstruction(loaded, windows: Sequence[Motion], progress: bool = True) -> dict[str, float]:
+    """Mean reconstruction errors of encode → decode over `windows` (held-out ones for an honest number).
+
+    Returns `mpjpe_mm`, `mpjpe_global_mm`, `angle_deg`, `accel` / `accel_target` (mean joint acceleration, m/s²,
+    a smoothness check) and `n`. Example: `reconstruction(run, val_windows)["mpjpe_mm"]`.
+    """
+    from tqdm.auto import tqdm
+
+    windows = [w.resample(WINDOW_FPS) for w in windows]
+    if not windows:
+        raise ValueError("reconstruction() got no windows")
+    rec = latent.reconstruct(loaded, windows)
+    rows = []
+    for r, w in tqdm(list(zip(rec, windows)), desc="reconstruction", disable=not progress):
+        e = motion_errors(r, w)
+        e["accel"] = metrics.acceleration(_joints(r), WINDOW_FPS)
+        e["accel_target"] = metrics.acceleration(_joints(w), WINDOW_FPS)
+        rows.append(e)
+    return dict(_mean(rows), n=len(rows))
+
+
+def length_study(loaded, windows: Sequence[Motion], lengths: Sequence[int] = (30, 60, 120),
+                 progress: bool = True) -> dict[int, dict[str, float]]:
+    """Decode each window's latent at several lengths and compare with the original window.
+
+    For each length L: errors over the first `min(L, T)` frames against the original, the mean joint acceleration
+    of the whole decode (`accel`), and for L > T also that of the frames past T (`accel_tail`) and how far the pelvis
+    moves there relative to the first T frames (`tail_motion_ratio`: mean joint speed after T / before T; near 0 means
+    the decode freezes). Example: `length_study(run, val_windows)[120]["mpjpe_mm"]`.
+    """
+    from tqdm.auto import tqdm
+
+    windows = [w.resample(WINDOW_FPS) for w in windows]
+    z = latent.encode(loaded, windows)
+    out: dict[int, dict[str, float]] = {}
+    for L in tqdm(list(lengths), desc="lengths", disable=not progress):
+        dec = latent.decode(loaded, z, n_frames=int(L))
+        rows = []
+        for d, w in zip(dec, windows):
+            e = motion_errors(d, w)
+            j = _joints(d)
+            e["accel"] = metrics.acceleration(j, WINDOW_FPS)
+            T = w.num_frames
+            if L > T + 2:
+                speed = np.linalg.norm(np.diff(j, axis=0), axis=-1).mean(axis=1) * WINDOW_FPS  # (L-1,)
+                e["accel_tail"] = metrics.acceleration(j[T:], WINDOW_FPS)
+                e["tail_motion_ratio"] = float(speed[T:].mean() / max(speed[:T - 1].mean(), 1e-9))
+            rows.append(e)
+        out[int(L)] = dict(_mean(rows), n=len(rows))
+    return out
+
+
+# --- recognition -------------------------------------------------------------------------------------------------
+
+def window_labels(w: Motion, label_key: str) -> list[str]:
+    """The labels of a window under `label_key` as a list (a str label becomes one item; BABEL `actions` a list)."""
+    v = w.labels.get(label_key)
+    if v is None:
+        return []
+    if isinstance(v, str):
+        return [v]
+    return [str(x) for x in v]
+
+
+def recognition(loaded, windows: Sequence[Motion], class_names: Sequence[str] | None = None,
+                label_key: str = "action", prompt: str = "{}", ks: Sequence[int] = (1, 5),
+                report: SkipReport | None = None) -> dict:
+    """Zero-shot recognition over a labelled set: each window against `prompt.format(name)` for every class.
+
+    `class_names` defaults to the distinct labels under `label_key` (sorted). Windows with no label among the classes
+    are skipped and listed in `report`. Returns `top1`, `top5` (%), `n`, `classes`, `per_class` top-1 (%) and the
+    `confusion` matrix (rows = true first label). Example: `recognition(run, ws, label_key="content")["top1"]`.
+    """
+    report = report if report is not None else SkipReport()
+    if class_names is None:
+        class_names = sorted({lab for w in windows for lab in window_labels(w, label_key)})
+    names = [str(n) for n in class_names]
+    if not names:
+        raise ValueError(f"no class names: the windows carry no labels under {label_key!r} "
+                         f"(try --label-key with one of: {sorted({k for w in windows for k in w.labels})})")
+    index = {n: i for i, n in enumerate(names)}
+    keep, labels = [], []
+    for w in windows:
+        labs = [index[x] for x in window_labels(w, label_key) if x in index]
+        if not labs:
+            report.add(w.name, f"no label under {label_key!r} among the {len(names)} classes")
+            continue
+        keep.append(w)
+        labels.append(labs)
+    if not keep:
+        raise ValueError(f"none of {len(windows)} windows has a label under {label_key!r} among the classes "
+                         f"{names[:8]}…")
+    res = latent.classify(loaded, keep, names, prompt=prompt, k=max(ks))
+    probs = res.probs.numpy()
+    out: dict = metrics.topk_accuracy(probs, labels, ks)
+    pred = probs.argmax(1)
+    true = np.array([lab[0] for lab in labels])
+    per_class = {}
+    for c, n in enumerate(names):
+        sel = [i for i, lab in enumerate(labels) if c in lab]
+        if sel:
+            per_class[n] = 100.0 * float(np.mean([pred[i] in labels[i] for i in sel]))
+    out.update(n=len(keep), skipped=len(report), classes=names, per_class=per_class, prompt=prompt,
+               confusion=metrics.confusion_matrix(pred, true, len(names)).tolist())
+    return out
+
+
+def babel60(loaded, amass_root: str, babel_dir: str, split: str = "val", ks: Sequence[int] = (1, 5)) -> dict:
+    """The paper's BABEL-60 recognition: AMASS windows of BABEL's `split`, 60 classes = indices 0–59 of BABEL's
+    `action_label_2_idx.json`, a window is a top-k hit when any of its action labels is among the k best.
+
+    Needs AMASS and BABEL on disk (`mcl.data.amass`). Example: `babel60(run, "~/amass", "~/babel_v1.0_release")`.
+    """
+    from .data.amass import babel_action_classes
+    from .data.sources import load
+    from .data.windows import make_windows
+
+    report = SkipReport()
+    motions = load(f"amass:{amass_root}?babel={babel_dir}&split={split}")
+    ws = make_windows(motions, report=report)
+    out = recognition(loaded, ws, babel_action_classes(), label_key="actions", ks=ks, report=report)
+    out["protocol"] = f"BABEL-60 {split}"
+    return out
+
+
+# --- retrieval ---------------------------------------------------------------------------------------------------
+
+def retrieval(loaded, windows: Sequence[Motion], protocols: Sequence[str] = ("all", "batches"),
+              batch_size: int = 32, report: SkipReport | None = None) -> dict[str, dict[str, float]]:
+    """Text↔motion retrieval with each window's first text; windows without text are skipped and reported.
+
+    The text side is the frozen space's embedding of the text (MotionCLIP has no text encoder of its own); windows
+    that share a text count as correct answers for each other (see `mcl.metrics`). "batches" is skipped (and said so)
+    when there are fewer than `batch_size` windows. Example: `retrieval(run, val_windows)["all"]["t2m/R01"]`.
+    """
+    report = report if report is not None else SkipReport()
+    keep = []
+    for w in windows:
+        if w.texts:
+            keep.append(w)
+        else:
+            report.add(w.name, "no text to retrieve with")
+    if not keep:
+        raise ValueError(f"none of {len(windows)} windows has a text: retrieval needs captioned windows")
+    texts = [w.texts[0] for w in keep]
+    zm = latent.encode(loaded, keep)
+    zt = latent.embed_texts(loaded, texts)
+    out: dict[str, dict[str, float]] = {}
+    for p in protocols:
+        if p == "batches" and len(keep) < batch_size:
+            out[p] = {"skipped": f"only {len(keep)} windows, fewer than a batch of {batch_size}"}
+            continue
+        out[p] = metrics.retrieval_metrics(zt, zm, texts, protocol=p, batch_size=batch_size)
+    out["info"] = {"n": len(keep), "distinct_texts": len(set(texts)), "skipped": len(report)}
+    return out
+
+
+# --- text-to-motion ----------------------------------------------------------------------------------------------
+
+def text_to_motion_match(loaded, clips: Sequence[Motion], texts: Sequence[str] | None = None,
+                         n_frames: int = 60) -> dict:
+    """Generate from each clip's own text and check which clip the result is closest to.
+
+    Distance to a clip = the smallest root-relative MPJPE between the generated motion and any `n_frames` window of
+    the clip (stride 10). `hits` counts clips whose own generation is closest to them. Returns `hits`, `n`,
+    `nearest` (clip index per generation) and the distance matrix `dist_mm` (generation × clip).
+    Example: `text_to_motion_match(run, load("deepmimic"))["hits"]`.
+    """
+    from .data.windows import windows as cut
+
+    clips = [c.resample(WINDOW_FPS) for c in clips]
+    texts = list(texts) if texts is not None else [c.texts[0] if c.texts else c.name for c in clips]
+    gen = latent.text_to_motion(loaded, texts, n_frames=n_frames)
+    gen_j = np.stack([_joints(g) for g in gen])  # (G, n, 24, 3)
+    gen_j = gen_j - gen_j[:, :, :1]
+    dist = np.zeros((len(gen), len(clips)))
+    for c, clip in enumerate(clips):
+        ws = cut(clip, length=min(n_frames, clip.num_frames), stride=10)
+        wj = np.stack([_joints(w) for w in ws])  # (W, n, 24, 3)
+        wj = wj - wj[:, :, :1]
+        n = wj.shape[1]
+        d = np.linalg.norm(gen_j[:, None, :n] - wj[None], axis=-1).mean(axis=(2, 3)) * 1000  # (G, W)
+        dist[:, c] = d.min(axis=1)
+    nearest = dist.argmin(axis=1)
+    return {"hits": int((nearest == np.arange(len(clips))).sum()), "n": len(clips), "texts": texts,
+            "nearest": nearest.tolist(), "dist_mm": dist.round(1).tolist()}
+
+
+def label_counts(windows: Sequence[Motion], label_key: str) -> dict[str, int]:
+    """How many windows carry each label under `label_key` (for a quick look at a labelled set)."""
+    return dict(Counter(lab for w in windows for lab in window_labels(w, label_key)).most_common())

@@ -1,0 +1,315 @@
+"""`mcl generate`, `mcl edit`, `mcl interpolate`, `mcl eval`: the latent toolkit from the shell.
+
+Outputs by extension: `.mp4` / `.gif` (rendered with `mcl.render.save_video`), `.npz` (arrays `poses (N, T, 24, 3)`,
+`trans (N, T, 3)`, `fps`, `texts`; no pickles) or `.json` (one record per motion). Motion operands of `edit` and
+`interpolate` are texts, or motions written as `npz:PATH[#i]` (a file written by these commands) or
+`clip:SPEC#NAME[@START]` (the 60-frame window of the clip NAME of a data source from frame START, default 0).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+FORMATS = (".mp4", ".gif", ".npz", ".json")
+
+
+# --- motion files ------------------------------------------------------------------------------------------------
+
+def save_motions(motions, path: str | Path, fps: float | None = None) -> Path:
+    """Write motions to `.mp4`/`.gif` (rendered), `.npz` or `.json`, chosen by the extension.
+
+    Example: `save_motions(text_to_motion(run, ["a person jumps"]), "jump.npz")`.
+    """
+    path = Path(path)
+    ext = path.suffix.lower()
+    if ext not in FORMATS:
+        raise ValueError(f"{path}: unknown output format {ext!r}; use one of {', '.join(FORMATS)}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fps = fps or motions[0].fps
+    if ext in (".mp4", ".gif"):
+        from .render import save_video
+
+        save_video(motions, str(path), fps=fps, titles=[m.texts[0] if m.texts else m.name for m in motions])
+    elif ext == ".npz":
+        lengths = {m.num_frames for m in motions}
+        if len(lengths) != 1:
+            raise ValueError(f"{path}: .npz needs motions of one length, got {sorted(lengths)}; use .json")
+        np.savez(path, poses=np.stack([m.poses for m in motions]), trans=np.stack([m.trans for m in motions]),
+                 fps=np.float32(fps), texts=np.array([m.texts[0] if m.texts else "" for m in motions], dtype=str))
+    else:
+        from .body.skeleton import JOINT_NAMES
+
+        recs = [{"text": m.texts[0] if m.texts else "", "fps": m.fps, "joint_names": list(JOINT_NAMES),
+                 "poses_axis_angle": m.poses.round(6).tolist(), "trans": m.trans.round(6).tolist()}
+                for m in motions]
+        path.write_text(json.dumps({"motions": recs}))
+    return path
+
+
+def load_npz_motions(path: str | Path):
+    """Motions from an `.npz` written by `save_motions` (read with `allow_pickle=False`)."""
+    from .data.errors import DataError
+    from .data.motion import Motion
+
+    path = Path(path)
+    if not path.exists():
+        raise DataError(path, "file not found", "give the .npz written by `mcl generate -o X.npz`")
+    with np.load(path, allow_pickle=False) as f:
+        missing = [k for k in ("poses", "trans", "fps") if k not in f]
+        if missing:
+            raise DataError(path, f"missing arrays {missing}", "expected poses (N,T,24,3), trans (N,T,3), fps")
+        texts = f["texts"].tolist() if "texts" in f else [""] * len(f["poses"])
+        return [Motion(p, t, float(f["fps"]), texts=[x] if x else [], source={"file": str(path), "name": x or str(i)})
+                for i, (p, t, x) in enumerate(zip(f["poses"], f["trans"], texts))]
+
+
+def parse_operand(op: str, frames: int = 60):
+    """A CLI operand → text (`str`) or `Motion`: `npz:PATH[#i]`, `clip:SPEC#NAME[@START]`, anything else is text."""
+    from .data.errors import DataError
+
+    if op.startswith("npz:"):
+        body, _, idx = op[4:].partition("#")
+        ms = load_npz_motions(body)
+        i = int(idx or 0)
+        if not 0 <= i < len(ms):
+            raise DataError(body, f"has {len(ms)} motions, index {i} is out of range")
+        return ms[i]
+    if op.startswith("clip:"):
+        spec, sep, name = op[5:].rpartition("#")
+        if not sep:
+            raise ValueError(f"operand {op!r}: write clip:SPEC#NAME[@START], e.g. clip:deepmimic#walk")
+        name, _, start = name.partition("@")
+        from .data.sources import load
+
+        clips = load(spec)
+        found = [c for c in clips if name in (c.name, c.source.get("name"), c.labels.get("action"))]
+        if not found:
+            names = sorted({str(c.source.get("name", c.name)) for c in clips})
+            raise DataError(spec, f"no clip named {name!r}", f"choose one of: {', '.join(names[:20])}")
+        c = found[0].resample(30.0)
+        s = int(start or 0)
+        if s + frames > c.num_frames:
+            raise DataError(spec, f"clip {name!r} has {c.num_frames} frames at 30 fps; a {frames}-frame window "
+                                  f"from frame {s} does not fit", "pick an earlier @START")
+        return c.slice(s, s + frames)
+    return op
+
+
+# --- commands ----------------------------------------------------------------------------------------------------
+
+def _load_run(args):
+    from .checkpoint import load
+
+    return load(args.run, which=args.which, device=args.device)
+
+
+def _write(motions, args) -> None:
+    path = save_motions(motions, args.output)
+    print(f"wrote {len(motions)} motion(s) to {path}")
+
+
+def cmd_generate(args) -> int:
+    from .latent import text_to_motion
+
+    run = _load_run(args)
+    _write(text_to_motion(run, args.prompts, n_frames=args.frames), args)
+    return 0
+
+
+def cmd_edit(args) -> int:
+    from .latent import compose_parts, decode, edit, latents
+
+    run = _load_run(args)
+    ops = [parse_operand(x, args.frames) for x in (args.base, args.minus, args.plus)]
+    out = [edit(run, *ops, scale=args.scale, n_frames=args.frames)]
+    if args.with_inputs:
+        out = decode(run, latents(run, ops), args.frames, texts=[f"base: {args.base}", f"minus: {args.minus}",
+                                                                  f"plus: {args.plus}"]) + out
+    _write(out, args)
+    return 0
+
+
+def cmd_compose(args) -> int:
+    from .latent import compose_parts
+
+    run = _load_run(args)
+    ops = [parse_operand(x, args.frames) for x in (args.upper, args.lower, args.neutral)]
+    _write([compose_parts(run, *ops, n_frames=args.frames)], args)
+    return 0
+
+
+def cmd_interpolate(args) -> int:
+    from .latent import interpolate
+
+    run = _load_run(args)
+    a, b = parse_operand(args.a, args.frames), parse_operand(args.b, args.frames)
+    _write(interpolate(run, a, b, steps=args.steps, spherical=args.spherical, n_frames=args.frames), args)
+    return 0
+
+
+def _class_names(value: str | None) -> list[str] | None:
+    """`--classes`: a comma-separated list or a file with one name per line (blank lines and # comments ignored)."""
+    if value is None:
+        return None
+    p = Path(value)
+    if p.is_file():
+        names = [ln.strip() for ln in p.read_text().splitlines() if ln.strip() and not ln.startswith("#")]
+    else:
+        names = [x.strip() for x in value.split(",") if x.strip()]
+    if not names:
+        raise ValueError(f"--classes {value!r} gave no class names")
+    return names
+
+
+def _eval_windows(args, report):
+    from .data.sources import load
+    from .data.windows import make_windows
+
+    motions = load(args.data)
+    if not motions:
+        raise ValueError(f"--data {args.data!r} gave no motions")
+    if args.limit:
+        motions = motions[: args.limit]
+    ws = make_windows(motions, length=args.frames, stride=args.stride, report=report)
+    if not ws:
+        raise ValueError(f"--data {args.data!r}: no {args.frames}-frame windows\n{report.summary()}")
+    return motions, ws
+
+
+def _table(rows: list[tuple[str, object]]) -> str:
+    w = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k:<{w}}  {v:.2f}" if isinstance(v, float) else f"{k:<{w}}  {v}" for k, v in rows)
+
+
+def cmd_eval(args) -> int:
+    from . import evaluate
+    from .data.errors import SkipReport
+
+    run = _load_run(args)
+    report = SkipReport()
+    motions, ws = _eval_windows(args, report)
+    result: dict = {"task": args.task, "run": str(args.run), "data": args.data, "windows": len(ws)}
+    if args.task == "reconstruction":
+        r = evaluate.reconstruction(run, ws)
+        result.update(r)
+        rows = [(k, v) for k, v in r.items()]
+        if args.lengths:
+            study = evaluate.length_study(run, ws, [int(x) for x in args.lengths.split(",")])
+            result["lengths"] = study
+            rows += [(f"L={L} {k}", v) for L, d in study.items() for k, v in d.items() if k != "n"]
+    elif args.task == "recognition":
+        r = evaluate.recognition(run, ws, _class_names(args.classes), label_key=args.label_key, prompt=args.prompt,
+                                 report=report)
+        result.update(r)
+        rows = [("top1 %", r["top1"]), ("top5 %", r["top5"]), ("windows", r["n"]), ("classes", len(r["classes"]))]
+        rows += [(f"  {c}", v) for c, v in r["per_class"].items()]
+    elif args.task == "retrieval":
+        r = evaluate.retrieval(run, ws, report=report)
+        result.update(r)
+        rows = [(f"{p} {k}", v) for p, d in r.items() for k, v in d.items()]
+    else:  # generation
+        r = evaluate.text_to_motion_match(run, motions, n_frames=args.frames)
+        result.update(r)
+        rows = [("own clip is nearest", f"{r['hits']} / {r['n']}")]
+        rows += [(f"  {t}", f"→ {r['texts'][j]}") for t, j in zip(r["texts"], r["nearest"])]
+    print(_table(rows))
+    if len(report):
+        print(report.summary())
+        result["skip_report"] = report.skipped
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(result, indent=2, default=str))
+        print(f"wrote {args.json}")
+    return 0
+
+
+# --- parser ------------------------------------------------------------------------------------------------------
+
+def _run_args(p: argparse.ArgumentParser, output: bool = True) -> None:
+    p.add_argument("--run", required=True, help="run directory written by `mcl train` (e.g. runs/deepmimic-cpu)")
+    p.add_argument("--which", default="best", choices=["best", "latest"], help="checkpoint to load (default best)")
+    p.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    p.add_argument("--frames", type=int, default=60, help="frames per motion at 30 fps (default 60, as trained)")
+    if output:
+        p.add_argument("-o", "--output", required=True, help=f"output file: {', '.join(FORMATS)}")
+
+
+OPERAND_HELP = "a text, npz:FILE[#i] (written by these commands) or clip:SPEC#NAME[@START] (e.g. clip:deepmimic#walk)"
+
+
+def register(sub) -> None:
+    """Add generate / edit / compose / interpolate / eval to the `mcl` command."""
+    p = sub.add_parser("generate", help="text → motion (the text embedding decoded as z)",
+                       description="Decode each prompt's text embedding as a motion. Example: "
+                                   "mcl generate 'a person jumps' --run runs/deepmimic-cpu -o jump.mp4")
+    p.add_argument("prompts", nargs="+", help="one or more texts (quote each)")
+    _run_args(p)
+    p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("edit", help="latent arithmetic: base − minus + plus",
+                       description="Decode z_base + scale·(z_plus − z_minus). Example (style): mcl edit --run R "
+                                   "--base clip:deepmimic#walk --minus normal --plus elderly -o old_walk.mp4")
+    p.add_argument("--base", required=True, help=OPERAND_HELP)
+    p.add_argument("--minus", required=True, help=OPERAND_HELP)
+    p.add_argument("--plus", required=True, help=OPERAND_HELP)
+    p.add_argument("--scale", type=float, default=1.0, help="strength of the edit (default 1, the paper)")
+    p.add_argument("--with-inputs", action="store_true", help="also write the decoded base, minus and plus")
+    _run_args(p)
+    p.set_defaults(func=cmd_edit)
+
+    p = sub.add_parser("compose", help="upper body of one motion on the lower body of another (z_lower − z_neutral + "
+                                       "z_upper)",
+                       description="Body-part composition as MotionCLIP does it. Example: mcl compose --run R "
+                                   "--upper 'drink from mug' --lower walk -o walk_drink.mp4")
+    p.add_argument("--upper", required=True, help=OPERAND_HELP)
+    p.add_argument("--lower", required=True, help=OPERAND_HELP)
+    p.add_argument("--neutral", default="stand", help="the neutral motion subtracted (default: the text 'stand')")
+    _run_args(p)
+    p.set_defaults(func=cmd_compose)
+
+    p = sub.add_parser("interpolate", help="motions along the latent path from A to B",
+                       description="Decode `steps` latents from A to B (t = 0 and 1 are A and B exactly). Example: "
+                                   "mcl interpolate walk run --run R --steps 5 -o walk_run.mp4")
+    p.add_argument("a", help=OPERAND_HELP)
+    p.add_argument("b", help=OPERAND_HELP)
+    p.add_argument("--steps", type=int, default=5, help="number of motions including both ends (default 5)")
+    p.add_argument("--spherical", action="store_true", help="slerp instead of the paper's linear interpolation")
+    _run_args(p)
+    p.set_defaults(func=cmd_interpolate)
+
+    p = sub.add_parser("eval", help="reconstruction / recognition / retrieval / generation on a data set",
+                       description="Evaluate a run on any data the data layer reads and print a table. Examples: "
+                                   "mcl eval recognition --run R --data deepmimic; "
+                                   "mcl eval recognition --run R --data bandai --label-key style --json out.json; "
+                                   "mcl eval recognition --run R --data 'bvh:mocap/?labels=labels.csv' "
+                                   "--classes walk,run,jump")
+    p.add_argument("task", choices=["reconstruction", "recognition", "retrieval", "generation"],
+                   help="reconstruction: MPJPE + joint angles; recognition: zero-shot top-1/5; retrieval: TMR R@k "
+                        "+ MedR; generation: is each clip's own text decoded nearest to that clip")
+    p.add_argument("--data", required=True, help="data spec: deepmimic, bandai[:PATH], bvh:FOLDER?labels=..&rig=.., "
+                                                  "asf:.., amass:ROOT?babel=DIR&split=val, synthetic")
+    p.add_argument("--classes", help="class names: comma-separated or a file with one per line (default: the labels "
+                                     "found under --label-key)")
+    p.add_argument("--label-key", default="action", help="which Motion.labels entry holds the class (default action; "
+                                                          "bandai: content or style; BABEL: actions)")
+    p.add_argument("--prompt", default="{}", help="prompt template for class names, e.g. 'a person {}s' (default {})")
+    p.add_argument("--stride", type=int, default=None, help="window stride in frames (default: non-overlapping)")
+    p.add_argument("--limit", type=int, default=0, help="use only the first N clips (0: all)")
+    p.add_argument("--lengths", default=None, help="reconstruction: also decode at these lengths, e.g. 30,60,120")
+    p.add_argument("--json", help="also write the full result as JSON here")
+    _run_args(p, output=False)
+    p.set_defaults(func=cmd_eval)
+
+
+def main(argv=None) -> int:
+    from .cli import main as mcl_main
+
+    return mcl_main(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
