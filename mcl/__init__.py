@@ -12,6 +12,15 @@ __version__ = "0.1.0"
 _LAZY = {
     "Motion": "mcl.data.motion:Motion",
     "get_space": "mcl.spaces:get_space",
+    "load": "mcl.checkpoint:load",
+    "train": "mcl.train:train",
+    "encode": "mcl.latent:encode",
+    "decode": "mcl.latent:decode",
+    "text_to_motion": "mcl.latent:text_to_motion",
+    "edit": "mcl.latent:edit",
+    "interpolate": "mcl.latent:interpolate",
+    "classify": "mcl.latent:classify",
+    "latent_map": "mcl.umap_map:latent_map",
 }
 
 

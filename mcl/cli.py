@@ -12,6 +12,8 @@ import sys
 COMMAND_MODULES = [
     "mcl.data.cli",
     "mcl.spaces.cli",
+    "mcl.train_cli",
+    "mcl.latent_cli",
 ]
 
 

@@ -1,0 +1,225 @@
+"""From motions to training batches: validation split, chunks, per-epoch random windows, cached embedding tables.
+
+The paper cuts each clip into non-overlapping 100-frame chunks and, every epoch, takes a random 60-frame window of
+each chunk; the text of a window is its caption (BABEL: the distinct labels overlapping the window joined by
+" and "). Texts are encoded once into a table (the space's disk cache makes reruns free) and batches carry indices
+into it, so training never encodes a text per step. The image table holds one rendered frame per chunk (the paper),
+only when the space has images and `mcl.render` is available.
+
+Everything random about an epoch (order, window starts, caption choice) is drawn from `default_rng([seed, epoch])`,
+so the data order is a pure function of (seed, epoch): resuming, or sharding across ranks, replays it exactly.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from .data.errors import SkipReport
+from .data.motion import Motion
+from .data.windows import windows as cut_windows
+
+
+# --- validation split ------------------------------------------------------------------------------------------
+def _hash01(name: str) -> float:
+    return int(hashlib.sha1(name.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+
+
+def split_motions(motions: list[Motion], how: str = "auto", fraction: float = 0.2, window: int = 60,
+                  report: SkipReport | None = None) -> tuple[list[Motion], list[Motion], str]:
+    """Deterministic train/validation split → `(train, val, description)`.
+
+    `time`: the last `fraction` of every clip (at least one window) is held out, so every action stays in training
+    and validation measures generalisation to unseen frames of known actions (the only meaningful choice with the
+    15 DeepMimic clips, one per action). Clips too short to lose a window stay whole in train (noted in `report`).
+    `clip`: whole clips whose name hashes below `fraction` are held out (large corpora such as AMASS).
+    `auto`: `clip` when there are ≥ 50 clips, else `time`. `none`: no validation.
+    Example: `train, val, how = split_motions(motions, "time", 0.2)`.
+    """
+    if how == "auto":
+        how = "clip" if len(motions) >= 50 else "time"
+    if how == "none" or fraction <= 0:
+        return list(motions), [], "none"
+    train, val = [], []
+    if how == "clip":
+        for m in motions:
+            (val if _hash01(m.name) < fraction else train).append(m)
+        if not val and len(train) > 1:  # always validate on something
+            val.append(train.pop(min(range(len(train)), key=lambda i: _hash01(train[i].name))))
+        return train, val, f"clip: {len(val)} of {len(motions)} clips held out by name hash"
+    if how != "time":
+        raise ValueError(f"val_split={how!r}: expected 'auto', 'time', 'clip' or 'none'")
+    for m in motions:
+        n_val = max(window, int(round(fraction * m.num_frames)))
+        if m.num_frames - n_val < window:
+            if report is not None:
+                report.add(m.name, f"too short to hold out a {window}-frame validation span; kept whole in train")
+            train.append(m)
+            continue
+        cut = m.num_frames - n_val
+        train.append(m.slice(0, cut))
+        val.append(m.slice(cut, m.num_frames))
+    return train, val, f"time: last {fraction:.0%} (≥ {window} frames) of {len(val)} of {len(motions)} clips held out"
+
+
+# --- window captions -------------------------------------------------------------------------------------------
+def _window_captions(chunk: Motion, start: int, length: int) -> list[str]:
+    """The caption(s) of frames [start, start+length) of `chunk`, as `mcl.data.windows` would set them."""
+    if chunk.segments:
+        t0, t1 = start / chunk.fps, (start + length) / chunk.fps
+        texts: list[str] = []
+        for s in sorted(chunk.segments, key=lambda s: s.start):
+            if s.end > t0 and s.start < t1 and min(s.end, t1) - max(s.start, t0) > 0 and s.text \
+                    and s.text not in texts:
+                texts.append(s.text)
+        if texts:
+            return [" and ".join(texts)]
+    return [t for t in chunk.texts if t and t.strip()]
+
+
+# --- the window set --------------------------------------------------------------------------------------------
+@dataclass
+class Batch:
+    """One batch: `x (B, 25, 6, T)`, `text_idx (B,)` and `image_idx (B,)` into the embedding tables (−1: none)."""
+    x: torch.Tensor
+    text_idx: torch.Tensor
+    image_idx: torch.Tensor
+
+    def to(self, device) -> "Batch":
+        return Batch(self.x.to(device, non_blocking=True), self.text_idx.to(device), self.image_idx.to(device))
+
+    def __len__(self) -> int:
+        return int(self.x.shape[0])
+
+
+@dataclass
+class EpochPlan:
+    """The data order of one epoch: chunk `order (N,)`, window `starts (N,)`, chosen `text_idx (N,)`."""
+    order: np.ndarray
+    starts: np.ndarray
+    text_idx: np.ndarray
+
+
+class WindowSet:
+    """Chunks of motion from which fixed-length windows are drawn.
+
+    `chunks[i]` is a `(25, 6, L_i)` tensor (L_i ≥ window); `captions[i][s]` the caption ids for a window starting at
+    frame s (one list when the caption does not depend on s); `image_idx[i]` the chunk's row of the image table.
+    Example: `ws = WindowSet.build(motions, texts, window=60, chunk=100)`; `ws.batch(ws.plan(10, 0), range(20))`.
+    """
+
+    def __init__(self, chunks: list[torch.Tensor], captions: list[list[list[int]]], names: list[str],
+                 window: int, motions: list[Motion] | None = None):
+        self.chunks, self.captions, self.names, self.window = chunks, captions, names, window
+        self.motions = motions or []  # chunk records (for rendering image frames)
+        self.image_idx = torch.full((len(chunks),), -1, dtype=torch.long)
+
+    def __len__(self) -> int:
+        return len(self.chunks)
+
+    @classmethod
+    def build(cls, motions: list[Motion], text_ids: dict[str, int], window: int = 60, chunk: int = 100,
+              fixed: bool = False, report: SkipReport | None = None, desc: str = "chunks") -> "WindowSet":
+        """Cut `motions` (already at the training fps) into chunks; `text_ids` grows with every new caption.
+
+        `fixed=True` (and validation) uses non-overlapping `window`-frame windows, i.e. chunk = window.
+        A clip shorter than a chunk but at least a window long becomes one chunk of its own length.
+        """
+        report = report if report is not None else SkipReport()
+        length = window if fixed else chunk
+        pieces: list[Motion] = []
+        for m in motions:
+            if not fixed and window <= m.num_frames < chunk:
+                pieces.append(m)
+            else:
+                pieces += cut_windows(m, length, report=report)
+        chunks, captions, names = [], [], []
+        for c in tqdm(pieces, desc=desc, leave=False, disable=len(pieces) < 500):
+            chunks.append(c.to_tensor())
+            n_starts = c.num_frames - window + 1
+            varies = bool(c.segments) and n_starts > 1
+            per_start = [_window_captions(c, s, window) for s in (range(n_starts) if varies else [0])]
+            captions.append([[text_ids.setdefault(t, len(text_ids)) for t in caps] for caps in per_start])
+            names.append(c.name)
+        return cls(chunks, captions, names, window, pieces)
+
+    def plan(self, seed: int, epoch: int, random_windows: bool = True) -> EpochPlan:
+        """The epoch's order, window starts and caption choice, drawn from `default_rng([seed, epoch])`."""
+        rng = np.random.default_rng([seed, epoch])
+        n = len(self)
+        order = rng.permutation(n)
+        lengths = np.array([c.shape[-1] for c in self.chunks])
+        starts = (rng.integers(0, lengths - self.window + 1) if random_windows else np.zeros(n, np.int64))
+        pick = rng.random(n)  # caption choice, one uniform number per chunk
+        text_idx = np.full(n, -1, np.int64)
+        for i in range(n):
+            caps = self.captions[i][starts[i] if len(self.captions[i]) > 1 else 0]
+            if caps:
+                text_idx[i] = caps[int(pick[i] * len(caps))]
+        return EpochPlan(order, starts.astype(np.int64), text_idx)
+
+    def fixed_plan(self) -> EpochPlan:
+        """Every chunk in order, window at its start, first caption: for validation."""
+        n = len(self)
+        text_idx = np.array([(c[0][0] if c[0] else -1) for c in self.captions], np.int64)
+        return EpochPlan(np.arange(n), np.zeros(n, np.int64), text_idx)
+
+    def batch(self, plan: EpochPlan, positions) -> Batch:
+        """The windows at `positions` of `plan`, translation made relative to each window's first frame."""
+        pos = np.asarray(list(positions), np.int64)
+        idx = plan.order[pos]
+        xs = []
+        for i in idx:
+            s = int(plan.starts[i])
+            x = self.chunks[i][..., s:s + self.window].clone()
+            x[24, :3] -= x[24, :3, :1].clone()
+            xs.append(x)
+        return Batch(torch.stack(xs), torch.from_numpy(plan.text_idx[idx]), self.image_idx[torch.from_numpy(idx)])
+
+
+# --- embedding tables ------------------------------------------------------------------------------------------
+def embed_texts(space, texts: list[str], batch_size: int = 256, progress: bool = True) -> torch.Tensor:
+    """`(N, D)` float32 embeddings of `texts`, encoded once in batches (the space's disk cache makes reruns free).
+
+    Example: `table = embed_texts(CachedSpace(get_space("minilm")), ["walk", "run"])`.
+    """
+    if not texts:
+        return torch.zeros(0, int(space.dim))
+    out = []
+    for i in tqdm(range(0, len(texts), batch_size), desc="encoding texts", leave=False,
+                  disable=not progress or len(texts) <= batch_size):
+        out.append(torch.as_tensor(space.encode_text(texts[i:i + batch_size])).float().cpu())
+    return torch.cat(out)
+
+
+def embed_images(space, images: np.ndarray, batch_size: int = 64, progress: bool = True) -> torch.Tensor:
+    """`(N, D)` embeddings of uint8 images `(N, H, W, 3)`."""
+    out = []
+    for i in tqdm(range(0, len(images), batch_size), desc="encoding images", leave=False, disable=not progress):
+        out.append(torch.as_tensor(space.encode_image(images[i:i + batch_size])).float().cpu())
+    return torch.cat(out) if out else torch.zeros(0, int(space.dim))
+
+
+def attach_images(sets: list[WindowSet], space, cache_dir=None, progress: bool = True) -> tuple[torch.Tensor | None, str]:
+    """Render one frame per chunk of every set, embed them, set each set's `image_idx`. → `(table, message)`.
+
+    Returns `(None, why)` when the space has no image encoder or the renderer is not available.
+    """
+    if not getattr(space, "has_images", False):
+        return None, f"image loss disabled: space {getattr(space, 'name', space)!r} has no image encoder"
+    try:
+        from .render import training_frames
+    except ImportError as e:
+        return None, f"image loss disabled: renderer not available ({e})"
+    tables, offset = [], 0
+    for ws in sets:
+        if not len(ws):
+            continue
+        frames = training_frames(ws.motions, frame="middle", cache_dir=cache_dir, progress=progress)
+        tables.append(embed_images(space, frames, progress=progress))
+        ws.image_idx = torch.arange(offset, offset + len(ws))
+        offset += len(ws)
+    return (torch.cat(tables) if tables else None), f"image loss on: {offset} rendered frames"

@@ -1,0 +1,189 @@
+"""Checkpoints: safetensors weights + JSON manifest (+ our own optimizer/RNG file), written atomically; `load`.
+
+Layout of a run dir:
+    config.json                          the full TrainConfig, data spec, space, git commit (written at start)
+    checkpoints/step-00000420.safetensors  model weights
+    checkpoints/step-00000420.state.pt     optimizer + RNG state (torch.save of plain tensors/containers, ours)
+    checkpoints/latest.json, best.json     manifests naming those files, the epoch/step and the metrics
+
+Every file is written to a temp name and `os.replace`d; a manifest is replaced last, so a run killed at any moment
+leaves the previous manifest pointing at complete files. Loading never unpickles anything: weights come from
+safetensors, configs from JSON, and the state file is read with `torch.load(weights_only=True)`.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from .config import TrainConfig
+from .model import MotionCLIP
+
+CKPT_DIR = "checkpoints"
+
+
+# --- atomic writes ---------------------------------------------------------------------------------------------
+def _atomic(path: Path, write) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_json(path: str | os.PathLike, obj: Any) -> None:
+    """Write `obj` as indented JSON to `path` atomically."""
+    def w(tmp):
+        with open(tmp, "w") as f:
+            json.dump(obj, f, indent=2, default=str)
+    _atomic(Path(path), w)
+
+
+def read_json(path: str | os.PathLike) -> dict:
+    with open(path) as f:
+        return json.load(f)
+
+
+def git_commit() -> str:
+    """The commit of the mcl source tree (`<sha>` or `<sha>-dirty`), or `unknown` outside git."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        sha = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                             timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no", "mcl"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return sha + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+# --- saving ----------------------------------------------------------------------------------------------------
+def save(run_dir: str | os.PathLike, model: MotionCLIP, optimizer: torch.optim.Optimizer | None,
+         manifest: dict, rng: dict | None = None, tags: tuple[str, ...] = ("latest",)) -> Path:
+    """Write the weights and state of step `manifest["step"]`, then point each tag's manifest (`latest`, `best`) at it.
+
+    `manifest` holds JSON values (epoch, step, metrics, config, …). Files no manifest names any more are removed.
+    Example: `save("runs/x", model, opt, {"step": 10, "epoch": 1, "config": cfg.to_dict()}, tags=("latest", "best"))`.
+    """
+    ckdir = Path(run_dir) / CKPT_DIR
+    stem = f"step-{int(manifest['step']):08d}"
+    weights, state = ckdir / f"{stem}.safetensors", ckdir / f"{stem}.state.pt"
+    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    _atomic(weights, lambda tmp: save_file(tensors, tmp, metadata={"step": str(manifest["step"])}))
+    if optimizer is not None:
+        payload = {"optimizer": optimizer.state_dict(), "rng": rng or {}}
+        _atomic(state, lambda tmp: torch.save(payload, tmp))
+    entry = dict(manifest, weights=weights.name, state=state.name if optimizer is not None else None)
+    for tag in tags:
+        write_json(ckdir / f"{tag}.json", entry)
+    _prune(ckdir)
+    return weights
+
+
+def _prune(ckdir: Path) -> None:
+    keep = set()
+    for tag in ckdir.glob("*.json"):
+        try:
+            m = read_json(tag)
+        except (OSError, ValueError):
+            continue
+        keep |= {m.get("weights"), m.get("state")}
+    for f in list(ckdir.glob("step-*.safetensors")) + list(ckdir.glob("step-*.state.pt")):
+        if f.name not in keep:
+            f.unlink(missing_ok=True)
+
+
+# --- loading ---------------------------------------------------------------------------------------------------
+def manifest(run_dir: str | os.PathLike, which: str = "latest") -> dict | None:
+    """The manifest of a run's `latest` / `best` checkpoint, or None when there is none yet."""
+    path = Path(run_dir) / CKPT_DIR / f"{which}.json"
+    return read_json(path) if path.exists() else None
+
+
+def load_state(run_dir: str | os.PathLike, which: str = "latest") -> dict:
+    """The optimizer + RNG payload of a checkpoint (our own file, read with `weights_only=True`)."""
+    m = manifest(run_dir, which)
+    if m is None or not m.get("state"):
+        raise FileNotFoundError(f"{run_dir}: no {which} checkpoint with optimizer state to resume from")
+    return torch.load(Path(run_dir) / CKPT_DIR / m["state"], map_location="cpu", weights_only=True)
+
+
+def check_weights(model: MotionCLIP, tensors: dict[str, torch.Tensor], where: str, cfg_where: str) -> None:
+    """Raise a clear ValueError when `tensors` (from `where`) do not fit `model` (built from `cfg_where`)."""
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(tensors))
+    extra = sorted(set(tensors) - set(expected))
+    wrong = [(k, tuple(tensors[k].shape), tuple(v.shape)) for k, v in expected.items()
+             if k in tensors and tensors[k].shape != v.shape]
+    if missing or extra or wrong:
+        c = model.cfg
+        lines = [f"weights in {where} do not match the model config in {cfg_where} "
+                 f"(n_layers={c.n_layers}, d_model={c.d_model}, n_heads={c.n_heads}, d_ff={c.d_ff}, "
+                 f"latent_dim={c.latent_dim}):"]
+        lines += [f"  {k}: shape {a} in the weights, {b} in the config" for k, a, b in wrong[:5]]
+        lines += [f"  missing from the weights: {', '.join(missing[:5])}"] if missing else []
+        lines += [f"  not in the config's model: {', '.join(extra[:5])}"] if extra else []
+        lines.append("  use the config.json written with these weights, or retrain")
+        raise ValueError("\n".join(lines))
+
+
+@dataclass
+class Loaded:
+    """A trained model ready for use: `model` (eval mode), `space` (CachedSpace of its frozen space), `config`
+    (TrainConfig), `run_dir`, `data_spec`, plus `step`, `epoch` and the checkpoint's `metrics`."""
+    model: MotionCLIP
+    space: Any
+    config: TrainConfig
+    run_dir: Path
+    data_spec: str
+    step: int = 0
+    epoch: int = 0
+    metrics: dict = field(default_factory=dict)
+
+
+def load(run_dir: str | os.PathLike, which: str = "best", device: str | torch.device = "cpu",
+         space: Any = None) -> Loaded:
+    """Load a trained MotionCLIP from a run dir written by `mcl.train.train`.
+
+    `which`: `"best"` (lowest validation loss; falls back to `latest` when there was no validation) or `"latest"`.
+    `space`: the frozen space object to use (default: the one named in the config, wrapped in a `CachedSpace`).
+    Raises a ValueError naming both sides when the weights disagree with the config or the space's dim with z's.
+    Example: `m = load("runs/deepmimic-cpu"); z = m.model.encode(x); x_hat = m.model.decode(z, 60)`.
+    """
+    run_dir = Path(run_dir)
+    if which not in ("best", "latest"):
+        raise ValueError(f"which={which!r}: expected 'best' or 'latest'")
+    ckdir = run_dir / CKPT_DIR
+    m = manifest(run_dir, which) or (manifest(run_dir, "latest") if which == "best" else None)
+    if m is None:
+        raise FileNotFoundError(f"{run_dir}: no checkpoint ({ckdir}/{which}.json missing) — train first with "
+                                f"`mcl train --out {run_dir}` or pass the right run dir")
+    cfg = TrainConfig.from_dict(m["config"])
+    model = MotionCLIP(cfg.model)
+    weights_path = ckdir / m["weights"]
+    tensors = load_file(str(weights_path))
+    check_weights(model, tensors, str(weights_path), str(ckdir / f"{which}.json"))
+    model.load_state_dict(tensors)
+    model.to(device).eval()
+    if space is None:
+        from .spaces import get_space
+        from .spaces.cache import CachedSpace
+        space = CachedSpace(get_space(m.get("space", cfg.space)), cfg.cache_dir)
+    if int(space.dim) != model.latent_dim:
+        raise ValueError(f"space mismatch: run {run_dir} was trained with space {m.get('space', cfg.space)!r} "
+                         f"(z dim {model.latent_dim}) but space {getattr(space, 'name', space)!r} has dim {space.dim}; "
+                         f"load it with the space it was trained with")
+    return Loaded(model=model, space=space, config=cfg, run_dir=run_dir, data_spec=m.get("data_spec", cfg.data),
+                  step=int(m.get("step", 0)), epoch=int(m.get("epoch", 0)), metrics=m.get("metrics", {}))

@@ -1,0 +1,144 @@
+"""Configs for the MotionCLIP model, its losses and training: plain dataclasses with named presets.
+
+`preset("paper")` is the paper's setup (8 layers, d 512, 4 heads, ff 1024; AdamW 1e-4, batch 20, seed 10);
+`preset("cpu")` is a small model that trains the DeepMimic demo in minutes on two CPU cores.
+CLI flags and notebook parameters map onto `TrainConfig` fields: `preset("cpu", epochs=5, model={"n_layers": 2})`.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+
+@dataclass
+class ModelConfig:
+    """The transformer auto-encoder. `latent_dim` is the frozen space's dim (None: taken from the space at train time).
+
+    When `latent_dim != d_model`, linear projections map the query-token output into z and z back into the decoder's
+    memory token, so a text embedding can still be decoded directly.
+    Example: `ModelConfig(n_layers=2, d_model=64, n_heads=2, d_ff=128, latent_dim=32)`.
+    """
+    n_layers: int = 8
+    d_model: int = 512
+    n_heads: int = 4
+    d_ff: int = 1024
+    dropout: float = 0.1
+    activation: str = "gelu"
+    latent_dim: int | None = None
+    max_frames: int = 5000  # length of the sinusoidal table (as the official code)
+
+    def __post_init__(self):
+        if self.d_model % self.n_heads:
+            raise ValueError(f"model.d_model={self.d_model} is not divisible by model.n_heads={self.n_heads}")
+
+
+@dataclass
+class LossConfig:
+    """Loss weights (paper defaults) and the alignment form for the text/image terms.
+
+    `alignment="cosine"`: 1 − cos(z, e), the paper. `"infonce"`: symmetric InfoNCE over the batch with `temperature`;
+    windows that share a text are treated as positives of each other (multi-positive targets, see `mcl.losses`).
+    Example: `LossConfig(w_image=0.0, alignment="infonce")`.
+    """
+    w_rc: float = 100.0      # MSE of rot6d + translation
+    w_body: float = 100.0    # MSE of SMPL-24 joint positions after forward kinematics
+    w_vel: float = 100.0     # MSE of frame-to-frame differences of the pose tensor
+    w_text: float = 1.0
+    w_image: float = 1.0
+    alignment: str = "cosine"
+    temperature: float = 0.07
+
+    def __post_init__(self):
+        if self.alignment not in ("cosine", "infonce"):
+            raise ValueError(f"loss.alignment={self.alignment!r}: expected 'cosine' or 'infonce'")
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run depends on; saved as JSON in the run dir.
+
+    Data: `data` is a source spec (`deepmimic`, `synthetic`, `amass:...`); motions are resampled to `fps`, cut into
+    `chunk_frames`-frame non-overlapping chunks and each epoch a random `window_frames` window of every chunk is used
+    (the paper); `fixed_windows=True` uses fixed non-overlapping windows instead. Validation: `val_split="time"` holds
+    out the last `val_fraction` of every clip (keeps every action in train; right for few clips like DeepMimic),
+    `"clip"` holds out whole clips chosen by a hash of their names, `"auto"` picks `clip` when there are ≥ 50 clips.
+    Example: `TrainConfig(data="deepmimic", space="minilm", model=ModelConfig(n_layers=4, d_model=256))`.
+    """
+    preset: str = "paper"
+    data: str = "deepmimic"
+    space: str = "auto"
+    out: str = "runs/run"
+    epochs: int = 100
+    batch_size: int = 20
+    lr: float = 1e-4
+    weight_decay: float = 0.01    # torch's AdamW default, which the official code uses
+    grad_clip: float | None = None
+    seed: int = 10
+    fps: float = 30.0
+    window_frames: int = 60
+    chunk_frames: int = 100
+    fixed_windows: bool = False
+    val_split: str = "auto"
+    val_fraction: float = 0.2
+    max_steps: int | None = None   # stop (and checkpoint) after this many optimizer steps in total
+    checkpoint_every: int = 0      # also checkpoint every N steps (0: only at the end of each epoch)
+    resume: bool = False
+    device: str = "auto"
+    cache_dir: str | None = None
+    progress: bool = True
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+
+    def __post_init__(self):
+        if isinstance(self.model, dict):
+            self.model = ModelConfig(**self.model)
+        if isinstance(self.loss, dict):
+            self.loss = LossConfig(**self.loss)
+        if self.val_split not in ("auto", "time", "clip", "none"):
+            raise ValueError(f"val_split={self.val_split!r}: expected 'auto', 'time', 'clip' or 'none'")
+        if self.chunk_frames < self.window_frames:
+            raise ValueError(f"chunk_frames={self.chunk_frames} < window_frames={self.window_frames}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown TrainConfig field(s) {sorted(unknown)}; known: {sorted(known)}")
+        return cls(**d)
+
+
+PRESETS: dict[str, TrainConfig] = {
+    # Tevet et al. 2022: 8 layers, d 512, 4 heads, ff 1024, GELU, dropout 0.1; AdamW lr 1e-4, batch 20, seed 10.
+    "paper": TrainConfig(preset="paper", epochs=100, model=ModelConfig()),
+    # Small enough for two CPU cores: the DeepMimic demo (≈ 50 chunks) trains in a few minutes.
+    "cpu": TrainConfig(preset="cpu", epochs=300, lr=3e-4, out="runs/deepmimic-cpu",
+                       model=ModelConfig(n_layers=4, d_model=256, n_heads=4, d_ff=512)),
+}
+
+
+def merge(cfg: TrainConfig, **overrides) -> TrainConfig:
+    """`cfg` with `overrides` applied; `model=` / `loss=` may be dicts that update only the keys they name.
+
+    Example: `merge(preset("cpu"), epochs=3, model={"n_layers": 2})`.
+    """
+    known = {f.name for f in fields(TrainConfig)}
+    unknown = set(overrides) - known
+    if unknown:
+        raise TypeError(f"unknown training option(s) {sorted(unknown)}; known: {sorted(known)}")
+    for key, sub in (("model", cfg.model), ("loss", cfg.loss)):
+        if isinstance(overrides.get(key), dict):
+            overrides[key] = replace(sub, **overrides[key])
+    return replace(cfg, **overrides)
+
+
+def preset(name: str = "paper", **overrides) -> TrainConfig:
+    """A named preset (`paper`, `cpu`), optionally with overrides. Example: `preset("cpu", epochs=10)`."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
+    return merge(dataclasses.replace(PRESETS[name], model=replace(PRESETS[name].model),
+                                     loss=replace(PRESETS[name].loss)), **overrides)

@@ -1,0 +1,110 @@
+"""MotionCLIP's loss terms, each returned separately so every one can be logged.
+
+    total = w_rc·MSE(x̂, x) + w_body·MSE(FK(x̂), FK(x)) + w_vel·MSE(Δx̂, Δx) + w_text·align(z, text) + w_image·align(z, image)
+
+`x` is the `(B, 25, 6, T)` pose tensor (24 rot6d rows + the translation row). As in the official code the velocity
+term is taken over the whole tensor (rot6d and translation). The body term uses SMPL-24 joint positions from forward
+kinematics (the paper uses SMPL vertices; joints need no SMPL files). Alignment is the paper's 1 − cos, or a
+symmetric InfoNCE in which windows that share the same text (or image) index count as positives of each other,
+so duplicated captions are not pushed apart.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from .body.rotations import rot6d_to_rotmat
+from .body.skeleton import NUM_JOINTS, Skeleton, forward_kinematics, load_skeleton
+from .config import LossConfig
+
+
+def joints_from_tensor(x: torch.Tensor, skeleton: Skeleton | None = None) -> torch.Tensor:
+    """`(B, 25, 6, T)` pose tensor → `(B, T, 24, 3)` joint positions (translation relative to frame 0).
+
+    Differentiable; any 6 numbers are mapped to a rotation by Gram–Schmidt first.
+    Example: `joints_from_tensor(motion.to_tensor()[None])[0, 0, 0]` is the pelvis at the origin.
+    """
+    f = x.permute(0, 3, 1, 2)                                   # (B, T, 25, 6)
+    rotmats = rot6d_to_rotmat(f[:, :, :NUM_JOINTS])             # (B, T, 24, 3, 3)
+    return forward_kinematics(rotmats, f[:, :, NUM_JOINTS, :3], skeleton)
+
+
+def reconstruction_losses(x: torch.Tensor, x_hat: torch.Tensor, skeleton: Skeleton | None = None,
+                          body: bool = True, x_joints: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    """`rc`, `body` and `vel` MSE terms between `x` and `x_hat` `(B, 25, 6, T)` (unweighted).
+
+    `x_joints` may carry precomputed target joints `(B, T, 24, 3)`.
+    Example: `reconstruction_losses(x, x)["rc"] == 0`.
+    """
+    out = {"rc": F.mse_loss(x_hat, x),
+           "vel": F.mse_loss(x_hat[..., 1:] - x_hat[..., :-1], x[..., 1:] - x[..., :-1])}
+    if body:
+        sk = skeleton or load_skeleton()
+        if x_joints is None:
+            with torch.no_grad():
+                x_joints = joints_from_tensor(x, sk)
+        out["body"] = F.mse_loss(joints_from_tensor(x_hat, sk), x_joints)
+    return out
+
+
+def cosine_alignment(z: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
+    """Mean of 1 − cos(z_i, e_i) over the rows, `z (B, D)`, `e (B, D)`. The paper's text/image term."""
+    return (1 - F.cosine_similarity(z, e, dim=-1, eps=1e-6)).mean()
+
+
+def infonce_alignment(z: torch.Tensor, e: torch.Tensor, ids: torch.Tensor, temperature: float = 0.07) -> torch.Tensor:
+    """Symmetric InfoNCE between motions `z (B, D)` and embeddings `e (B, D)`.
+
+    `ids (B,)` says which rows carry the same text/image: every pair with equal ids is a positive (soft target
+    spread evenly over them), so two windows captioned "walk" are not treated as negatives of each other.
+    Example: `infonce_alignment(z, e, torch.arange(len(z)))` is standard CLIP-style InfoNCE.
+    """
+    logits = F.normalize(z, dim=-1) @ F.normalize(e, dim=-1).T / temperature   # (B, B)
+    pos = (ids[:, None] == ids[None, :]).float()
+    target = pos / pos.sum(dim=1, keepdim=True)
+    loss_m = -(target * F.log_softmax(logits, dim=1)).sum(1).mean()
+    loss_e = -(target * F.log_softmax(logits.T, dim=1)).sum(1).mean()
+    return (loss_m + loss_e) / 2
+
+
+def alignment_loss(z: torch.Tensor, table: torch.Tensor, idx: torch.Tensor, cfg: LossConfig) -> torch.Tensor | None:
+    """Alignment of `z (B, D)` with rows `idx (B,)` of an embedding `table (N, D)`; rows with idx < 0 are left out.
+
+    Returns None when no row of the batch has an embedding.
+    """
+    keep = idx >= 0
+    if not bool(keep.any()):
+        return None
+    z, idx = z[keep], idx[keep]
+    e = table[idx]
+    if cfg.alignment == "cosine":
+        return cosine_alignment(z, e)
+    return infonce_alignment(z, e, idx, cfg.temperature)
+
+
+def total_loss(terms: dict[str, torch.Tensor], cfg: LossConfig) -> torch.Tensor:
+    """Weighted sum of the terms present (`rc`, `body`, `vel`, `text`, `image`)."""
+    weights = {"rc": cfg.w_rc, "body": cfg.w_body, "vel": cfg.w_vel, "text": cfg.w_text, "image": cfg.w_image}
+    return sum(weights[k] * v for k, v in terms.items() if weights.get(k, 0.0))
+
+
+def compute_losses(z: torch.Tensor, x_hat: torch.Tensor, x: torch.Tensor, cfg: LossConfig,
+                   text_table: torch.Tensor | None = None, text_idx: torch.Tensor | None = None,
+                   image_table: torch.Tensor | None = None, image_idx: torch.Tensor | None = None,
+                   skeleton: Skeleton | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """All loss terms of one batch and their weighted total.
+
+    Shapes: `z (B, D)`, `x_hat, x (B, 25, 6, T)`, tables `(N, D)`, index vectors `(B,)` (−1: no embedding).
+    Terms with weight 0 or without a table are not computed. Returns `(total, {name: unweighted term})`.
+    Example: `total, terms = compute_losses(z, x_hat, x, LossConfig(), texts, batch.text_idx)`.
+    """
+    terms = reconstruction_losses(x, x_hat, skeleton, body=cfg.w_body != 0)
+    if cfg.w_text and text_table is not None and text_idx is not None:
+        t = alignment_loss(z, text_table, text_idx, cfg)
+        if t is not None:
+            terms["text"] = t
+    if cfg.w_image and image_table is not None and image_idx is not None:
+        t = alignment_loss(z, image_table, image_idx, cfg)
+        if t is not None:
+            terms["image"] = t
+    return total_loss(terms, cfg), terms

@@ -1,0 +1,105 @@
+"""The MotionCLIP auto-encoder (Tevet et al. 2022): a transformer encoder to one latent z, a transformer decoder back.
+
+Same maths as the official model (post-norm layers, GELU, dropout 0.1, sinusoidal positions, learned query token,
+T positional queries attending to z as a one-token memory), built batch-first so PyTorch's fused attention runs.
+Two deliberate differences from the official code: one query token instead of an unused (mu, sigma) pair, and no
+padding mask (every window has the same length, so the mask would be all ones).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn as nn
+
+from .config import ModelConfig
+
+NUM_ROWS, NUM_FEATS = 25, 6
+POSE_DIM = NUM_ROWS * NUM_FEATS  # 150
+
+
+class PositionalEncoding(nn.Module):
+    """Adds the sinusoidal table of "Attention is all you need" to `(B, T, d)` and applies dropout."""
+
+    def __init__(self, d_model: int, dropout: float = 0.1, max_len: int = 5000):
+        super().__init__()
+        self.dropout = nn.Dropout(dropout)
+        position = torch.arange(max_len, dtype=torch.float32)[:, None]
+        div = torch.exp(torch.arange(0, d_model, 2, dtype=torch.float32) * (-math.log(10000.0) / d_model))
+        pe = torch.zeros(max_len, d_model)
+        pe[:, 0::2] = torch.sin(position * div)
+        pe[:, 1::2] = torch.cos(position * div)
+        self.register_buffer("pe", pe, persistent=False)  # a function of the config, not a weight
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dropout(x + self.pe[: x.shape[1]])
+
+
+class MotionCLIP(nn.Module):
+    """Motion `(B, 25, 6, T)` → z `(B, latent_dim)` → motion `(B, 25, 6, T)`.
+
+    Example:
+        >>> m = MotionCLIP(ModelConfig(n_layers=1, d_model=32, n_heads=2, d_ff=64, latent_dim=16)).eval()
+        >>> z, x_hat = m(torch.zeros(2, 25, 6, 60))
+        >>> z.shape, x_hat.shape
+        (torch.Size([2, 16]), torch.Size([2, 25, 6, 60]))
+    """
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        if cfg.latent_dim is None:
+            raise ValueError("ModelConfig.latent_dim is None: set it to the frozen space's dim (e.g. 512 for CLIP)")
+        self.cfg = cfg
+        d = cfg.d_model
+        self.embed = nn.Linear(POSE_DIM, d)
+        self.query = nn.Parameter(torch.randn(1, 1, d))  # the official code initialises its query with randn too
+        self.pos = PositionalEncoding(d, cfg.dropout, cfg.max_frames)
+
+        def enc_layer():
+            return nn.TransformerEncoderLayer(d, cfg.n_heads, cfg.d_ff, cfg.dropout, cfg.activation,
+                                              batch_first=True, norm_first=False)
+
+        def dec_layer():
+            return nn.TransformerDecoderLayer(d, cfg.n_heads, cfg.d_ff, cfg.dropout, cfg.activation,
+                                              batch_first=True, norm_first=False)
+
+        # enable_nested_tensor only helps with padding masks, which we never pass
+        self.encoder = nn.TransformerEncoder(enc_layer(), cfg.n_layers, enable_nested_tensor=False)
+        self.decoder = nn.TransformerDecoder(dec_layer(), cfg.n_layers)
+        self.head = nn.Linear(d, POSE_DIM)
+        # z lives in the frozen space; when the width differs, project in and out of it
+        same = cfg.latent_dim == d
+        self.to_latent = nn.Identity() if same else nn.Linear(d, cfg.latent_dim)
+        self.from_latent = nn.Identity() if same else nn.Linear(cfg.latent_dim, d)
+
+    @property
+    def latent_dim(self) -> int:
+        return int(self.cfg.latent_dim)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """`(B, 25, 6, T)` → z `(B, latent_dim)`: the encoder output at the query token (no normalisation)."""
+        if x.ndim != 4 or x.shape[1:3] != (NUM_ROWS, NUM_FEATS):
+            raise ValueError(f"encode expects a (B, 25, 6, T) tensor, got {tuple(x.shape)}")
+        B, _, _, T = x.shape
+        h = self.embed(x.permute(0, 3, 1, 2).reshape(B, T, POSE_DIM))  # (B, T, d)
+        h = torch.cat([self.query.expand(B, -1, -1), h], dim=1)         # (B, 1+T, d)
+        h = self.encoder(self.pos(h))
+        return self.to_latent(h[:, 0])
+
+    def decode(self, z: torch.Tensor, n_frames: int = 60) -> torch.Tensor:
+        """z `(B, latent_dim)` (an encoded motion or a text embedding) → `(B, 25, 6, n_frames)`."""
+        if z.ndim != 2 or z.shape[1] != self.latent_dim:
+            raise ValueError(f"decode expects z of shape (B, {self.latent_dim}), got {tuple(z.shape)}")
+        B = z.shape[0]
+        memory = self.from_latent(z)[:, None]                                   # (B, 1, d)
+        queries = self.pos(z.new_zeros(B, n_frames, self.cfg.d_model))          # (B, T, d)
+        h = self.head(self.decoder(queries, memory))                            # (B, T, 150)
+        return h.reshape(B, n_frames, NUM_ROWS, NUM_FEATS).permute(0, 2, 3, 1)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """`(B, 25, 6, T)` → `(z (B, latent_dim), x_hat (B, 25, 6, T))`."""
+        z = self.encode(x)
+        return z, self.decode(z, x.shape[-1])
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())

@@ -1,0 +1,403 @@
+"""The training loop: `train(cfg) -> run_dir`, from a notebook, `mcl train`, or `torchrun` on many GPUs/nodes.
+
+One process or many: under `torchrun` (WORLD_SIZE > 1) every rank builds the same data, takes its slice
+`rank::world` of each global batch (so the update equals one process on the combined batch), DDP averages the
+gradients (gloo on CPU, nccl on GPU), and only rank 0 writes. A run is a directory:
+
+    config.json        full config, data spec, space, git commit, split, skipped items
+    metrics.jsonl/.csv one row per step (train) and per epoch (val), every loss term separately
+    tb/                TensorBoard scalars
+    checkpoints/       latest + best (see mcl.checkpoint)
+
+Resuming (`resume=True`) restores weights, optimizer, python/numpy/torch RNG and the position in the epoch; the
+data order is a function of (seed, epoch), so the loss curve continues exactly as if never interrupted.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import random
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from tqdm.auto import tqdm
+
+from . import checkpoint as ckpt
+from .batches import Batch, WindowSet, attach_images, embed_texts, split_motions
+from .config import TrainConfig, merge, preset
+from .data.errors import SkipReport
+from .data.motion import Motion
+from .losses import compute_losses
+from .model import MotionCLIP
+
+TERMS = ("rc", "body", "vel", "text", "image")
+CSV_COLUMNS = ("split", "epoch", "step", "loss") + TERMS + ("lr", "seconds")
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss term became NaN/inf. The message names the step and the term; the last good checkpoint is kept."""
+
+
+# --- setup helpers ---------------------------------------------------------------------------------------------
+def load_motions(spec: str, report: SkipReport) -> list[Motion]:
+    """Motions of a data spec through `mcl.data.sources.load` (`synthetic` works without it)."""
+    try:
+        from .data.sources import load as load_source
+    except ImportError:
+        if spec.split(":")[0] == "synthetic":
+            from .data.synthetic import synthetic_dataset
+            return synthetic_dataset(16, frames=240)
+        raise
+    return load_source(spec, report=report)
+
+
+def space_key(space) -> str:
+    """The registry name to rebuild a space with `get_space` (a Space's `name` also carries a weights fingerprint)."""
+    for s in (space, getattr(space, "space", None), getattr(space, "inner", None)):
+        if s is not None and getattr(s, "registry_name", ""):
+            return s.registry_name
+    return str(getattr(space, "name", space))
+
+
+def resolve_space(space, cache_dir=None):
+    """A space name → `CachedSpace(get_space(name))`; a space object is used as it is."""
+    if not isinstance(space, str):
+        return space
+    from .spaces import get_space
+    from .spaces.cache import CachedSpace
+    return CachedSpace(get_space(space), cache_dir)
+
+
+def _dist_info() -> tuple[int, int, int]:
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", 0))
+    return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)), int(os.environ.get("LOCAL_RANK", 0))
+
+
+def _device(name: str, local_rank: int) -> torch.device:
+    if name == "auto":
+        return torch.device(f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def _rng_state() -> dict:
+    np_state = np.random.get_state()
+    state = {"python": random.getstate(), "torch": torch.get_rng_state(),
+             "numpy": {"keys": torch.from_numpy(np_state[1].astype(np.int64)), "pos": int(np_state[2]),
+                       "has_gauss": int(np_state[3]), "cached": float(np_state[4])}}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict) -> None:
+    v, keys, g = state["python"]
+    random.setstate((v, tuple(keys), g))
+    n = state["numpy"]
+    np.random.set_state(("MT19937", n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["cached"]))
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+class _Metrics:
+    """metrics.jsonl + metrics.csv + TensorBoard, written by rank 0 only."""
+
+    def __init__(self, run: Path, enabled: bool, keep_until_step: int | None):
+        self.enabled = enabled
+        self.jsonl, self.csv = run / "metrics.jsonl", run / "metrics.csv"
+        self.tb = None
+        if not enabled:
+            return
+        rows = []
+        if keep_until_step is not None and self.jsonl.exists():  # resume: drop rows logged after the checkpoint
+            rows = [r for r in map(json.loads, self.jsonl.read_text().splitlines()) if r["step"] <= keep_until_step]
+        elif keep_until_step is None:
+            self.jsonl.unlink(missing_ok=True)
+        self.jsonl.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        with open(self.csv, "w", newline="") as f:
+            w = csv.DictWriter(f, CSV_COLUMNS, extrasaction="ignore")
+            w.writeheader()
+            w.writerows(rows)
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+            self.tb = SummaryWriter(str(run / "tb"), purge_step=(keep_until_step or 0) + 1)
+        except ImportError:  # tensorboard is a dependency, but metrics must not die with it
+            self.tb = None
+
+    def log(self, row: dict) -> None:
+        if not self.enabled:
+            return
+        with open(self.jsonl, "a") as f:
+            f.write(json.dumps(row) + "\n")
+        with open(self.csv, "a", newline="") as f:
+            csv.DictWriter(f, CSV_COLUMNS, extrasaction="ignore").writerow(row)
+        if self.tb is not None:
+            for k in ("loss",) + TERMS:
+                if k in row:
+                    self.tb.add_scalar(f"{row['split']}/{k}", row[k], row["step"])
+
+    def close(self) -> None:
+        if self.tb is not None:
+            self.tb.close()
+
+
+@torch.no_grad()
+def evaluate(model: MotionCLIP, ws: WindowSet, cfg: TrainConfig, text_table, image_table, device,
+             batch_size: int = 64) -> dict[str, float]:
+    """Mean of every loss term over the fixed validation windows (eval mode: no dropout, consumes no RNG)."""
+    if not len(ws):
+        return {}
+    was_training = model.training
+    model.eval()
+    plan, sums, n = ws.fixed_plan(), {}, 0
+    for b in range(0, len(ws), batch_size):
+        batch = ws.batch(plan, range(b, min(b + batch_size, len(ws)))).to(device)
+        z, x_hat = model(batch.x)
+        total, terms = compute_losses(z, x_hat, batch.x, cfg.loss, text_table, batch.text_idx, image_table,
+                                      batch.image_idx)
+        for k, v in dict(terms, loss=total).items():
+            sums[k] = sums.get(k, 0.0) + float(v) * len(batch)
+        n += len(batch)
+    model.train(was_training)
+    return {k: v / n for k, v in sums.items()}
+
+
+def _resolve_config(cfg: TrainConfig | None, overrides: dict) -> TrainConfig:
+    if cfg is None:
+        out = overrides.get("out")
+        saved = Path(out) / "config.json" if out else None
+        if overrides.get("resume") and saved is not None and saved.exists():
+            cfg = TrainConfig.from_dict(ckpt.read_json(saved)["config"])  # resume: the saved config is the base
+        else:
+            cfg = preset(overrides.pop("preset", "paper"))
+    return merge(cfg, **overrides) if overrides else cfg
+
+
+def _check_resumable(cfg: TrainConfig, saved: dict, run: Path) -> None:
+    old = TrainConfig.from_dict(saved["config"])
+    for name in ("data", "seed", "fps", "window_frames", "chunk_frames", "fixed_windows", "val_split",
+                 "val_fraction", "batch_size"):
+        if getattr(old, name) != getattr(cfg, name):
+            raise ValueError(f"cannot resume {run}: {name}={getattr(cfg, name)!r} now but {getattr(old, name)!r} in "
+                             f"{run / 'config.json'}; resume with the same setting or use a new --out")
+    mine = replace(cfg.model, latent_dim=old.model.latent_dim)
+    if mine != old.model:
+        raise ValueError(f"cannot resume {run}: model config {mine} differs from {old.model} in "
+                         f"{run / 'config.json'}")
+
+
+# --- the loop --------------------------------------------------------------------------------------------------
+def train(cfg: TrainConfig | None = None, *, motions: list[Motion] | None = None, space=None,
+          **overrides) -> Path:
+    """Train MotionCLIP; returns the run dir (config, metrics, TensorBoard logs, `latest`/`best` checkpoints).
+
+    `cfg`: a TrainConfig (default: the `paper` preset, or the saved config when resuming); `overrides`: any
+    TrainConfig field (`epochs=3`, `model={"n_layers": 2}`, `resume=True`). `motions` replaces loading `cfg.data`
+    (the run records `custom`); `space` may be a space object instead of `cfg.space`'s name.
+    Example:
+        >>> run = train(preset("cpu"), data="deepmimic", space="minilm", epochs=300)   # doctest: +SKIP
+        >>> m = mcl.load(run)                                                          # doctest: +SKIP
+    """
+    cfg = _resolve_config(cfg, dict(overrides))
+    rank, world, local_rank = _dist_info()
+    own_pg = False
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() and cfg.device != "cpu" else "gloo")
+        own_pg = True
+    device = _device(cfg.device, local_rank)
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    main = rank == 0
+    run = Path(cfg.out)
+    say = (lambda msg: tqdm.write(msg)) if main else (lambda msg: None)
+    _seed_everything(cfg.seed)
+
+    # data: motions → split → chunks; every rank builds the same sets (deterministic), then shards batches
+    report = SkipReport()
+    data_spec = cfg.data if motions is None else f"custom ({len(motions)} motions)"
+    if motions is None:
+        motions = load_motions(cfg.data, report)
+    motions = [m.resample(cfg.fps) for m in motions]
+    train_m, val_m, split_desc = split_motions(motions, cfg.val_split, cfg.val_fraction, cfg.window_frames, report)
+    text_ids: dict[str, int] = {}
+    train_set = WindowSet.build(train_m, text_ids, cfg.window_frames, cfg.chunk_frames, cfg.fixed_windows, report)
+    val_set = WindowSet.build(val_m, text_ids, cfg.window_frames, fixed=True, report=report, desc="val windows")
+    if not len(train_set):
+        raise ValueError(f"no training windows from data {data_spec!r}: every clip is shorter than "
+                         f"{cfg.window_frames} frames at {cfg.fps} fps\n{report.summary()}")
+
+    # frozen space: every distinct caption encoded once; images (one rendered frame per chunk) when it has them
+    space = resolve_space(space if space is not None else cfg.space, cfg.cache_dir)
+    notes = [f"data {data_spec}: {len(motions)} clips, {len(train_set)} train chunks, {len(val_set)} val windows",
+             f"validation split {split_desc}", f"space {space_key(space)} (dim {space.dim}), {len(text_ids)} texts"]
+    text_table = embed_texts(space, list(text_ids), progress=cfg.progress and main).to(device)
+    image_table = None
+    if cfg.loss.w_image:
+        image_table, msg = attach_images([train_set, val_set], space, cfg.cache_dir, cfg.progress and main)
+        image_table = image_table.to(device) if image_table is not None else None
+        notes.append(msg)
+    if len(report):
+        notes.append(report.summary())
+    for n in notes:
+        say(n)
+
+    latent = cfg.model.latent_dim or int(space.dim)
+    if latent != int(space.dim):
+        raise ValueError(f"model.latent_dim={latent} but space {space_key(space)!r} has dim {space.dim}: z must live "
+                         f"in the space; leave latent_dim unset to take the space's dim")
+    cfg = replace(cfg, model=replace(cfg.model, latent_dim=latent))
+
+    # model + optimizer, identical on every rank (same seed); DDP also broadcasts rank 0's weights
+    torch.manual_seed(cfg.seed)
+    model = MotionCLIP(cfg.model).to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    torch.manual_seed(cfg.seed + 1 + rank)  # dropout stream per rank
+    epoch, first_batch, step, best = 0, 0, 0, math.inf
+    resumed = None
+    if cfg.resume and ckpt.manifest(run, "latest") is not None:
+        saved = ckpt.manifest(run, "latest")
+        _check_resumable(cfg, saved, run)
+        from safetensors.torch import load_file
+        model.load_state_dict(load_file(str(run / ckpt.CKPT_DIR / saved["weights"]), device=str(device)))
+        state = ckpt.load_state(run, "latest")
+        opt.load_state_dict(state["optimizer"])
+        rngs = state["rng"].get("ranks", [])
+        if len(rngs) == world:
+            _set_rng_state(rngs[rank])
+        else:
+            say(f"resuming on {world} rank(s) from a {len(rngs)}-rank run: dropout RNG re-seeded")
+        epoch, first_batch, step = saved["epoch"], saved["epoch_batch"], saved["step"]
+        best = saved.get("best_val", math.inf)
+        resumed = step
+        say(f"resumed {run} at epoch {epoch}, step {step}")
+
+    if main:
+        run.mkdir(parents=True, exist_ok=True)
+        old = ckpt.read_json(run / "config.json") if (run / "config.json").exists() and resumed is not None else {}
+        ckpt.write_json(run / "config.json", {
+            "config": cfg.to_dict(), "data_spec": data_spec, "space": space_key(space),
+            "space_id": str(getattr(space, "name", "")), "space_dim": int(space.dim), "git_commit": ckpt.git_commit(),
+            "world_size": world, "torch": torch.__version__, "notes": notes, "texts": len(text_ids),
+            "starts": old.get("starts", []) + [{"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "step": step}]})
+    metrics = _Metrics(run, main, resumed)
+
+    net = model
+    if world > 1:
+        net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda"
+                                                        else None)
+
+    B = cfg.batch_size
+    if world > 1 and B % world:
+        raise ValueError(f"batch_size={B} is not divisible by the {world} ranks; use a multiple of {world}")
+    n = len(train_set)
+    n_batches = math.ceil(n / B)
+    total_steps = n_batches * cfg.epochs
+    if cfg.max_steps is not None:
+        total_steps = min(total_steps, cfg.max_steps)
+    manifest_base = {"config": cfg.to_dict(), "data_spec": data_spec, "space": space_key(space),
+                     "git_commit": ckpt.git_commit()}
+
+    def rng_all_ranks() -> list:
+        mine = _rng_state()
+        if world == 1:
+            return [mine]
+        out = [None] * world
+        dist.all_gather_object(out, mine)
+        return out
+
+    def save(tags, epoch_, batch_, metrics_):
+        rngs = rng_all_ranks()  # collective: every rank takes part
+        if main:
+            ckpt.save(run, model, opt, dict(manifest_base, epoch=epoch_, epoch_batch=batch_, step=step,
+                                            best_val=best, metrics=metrics_),
+                      rng={"ranks": rngs}, tags=tags)
+
+    bar = tqdm(total=total_steps, initial=min(step, total_steps), desc="training", disable=not (cfg.progress and main),
+               dynamic_ncols=True)
+    t0 = time.time()
+    stop = step >= total_steps
+    try:
+        while epoch < cfg.epochs and not stop:
+            plan = train_set.plan(cfg.seed, epoch, random_windows=not cfg.fixed_windows)
+            if world > 1:  # wrap around so that every global batch is full and splits evenly
+                pad = n_batches * B - n
+                plan.order = np.concatenate([plan.order, plan.order[:pad]]) if pad else plan.order
+            net.train()
+            last = {}
+            for b in range(first_batch, n_batches):
+                positions = range(b * B, min((b + 1) * B, len(plan.order)))
+                batch = train_set.batch(plan, list(positions)[rank::world]).to(device)
+                z, x_hat = net(batch.x)
+                total, terms = compute_losses(z, x_hat, batch.x, cfg.loss, text_table, batch.text_idx,
+                                              image_table, batch.image_idx)
+                names = ["loss"] + list(terms)
+                values = torch.stack([total.detach()] + [t.detach() for t in terms.values()])
+                if world > 1:
+                    dist.all_reduce(values)
+                    values /= world
+                values = values.tolist()
+                # NaN guard: before the update, so the weights stay good; name a term before the total
+                for name, v in sorted(zip(names, values), key=lambda nv: nv[0] == "loss"):
+                    if not math.isfinite(v):
+                        good = ckpt.manifest(run, "latest")
+                        kept = (f"the last good checkpoint (step {good['step']}) is kept in {run / ckpt.CKPT_DIR}"
+                                if good else "no checkpoint had been written yet")
+                        raise TrainingDiverged(f"step {step + 1} (epoch {epoch}): loss term {name!r} is {v}; "
+                                               f"training stopped and {kept}. Try a lower lr, grad_clip, or check "
+                                               f"the data for extreme values.")
+                opt.zero_grad(set_to_none=True)
+                total.backward()
+                if cfg.grad_clip:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                opt.step()
+                step += 1
+                last = dict(zip(names, values))
+                metrics.log(dict(last, split="train", epoch=epoch, step=step, lr=opt.param_groups[0]["lr"],
+                                 seconds=round(time.time() - t0, 3)))
+                bar.update(1)
+                bar.set_postfix({k: f"{v:.4g}" for k, v in last.items()}, refresh=False)
+                end_of_epoch = b == n_batches - 1
+                stop = step >= total_steps
+                if end_of_epoch:
+                    break
+                if stop or (cfg.checkpoint_every and step % cfg.checkpoint_every == 0):
+                    save(("latest",), epoch, b + 1, {"train": last})
+                if stop:
+                    break
+            else:
+                end_of_epoch = True  # resumed exactly at an epoch's end
+            if stop and not end_of_epoch:
+                break
+            # end of epoch: validate, then checkpoint (best when validation improved)
+            val = evaluate(model, val_set, cfg, text_table, image_table, device) if main else {}
+            tags = ("latest",)
+            if main and val:
+                metrics.log(dict(val, split="val", epoch=epoch, step=step, seconds=round(time.time() - t0, 3)))
+                if val["loss"] < best:
+                    best, tags = val["loss"], ("latest", "best")
+                say(f"epoch {epoch}: train loss {last.get('loss', float('nan')):.4g}, val loss {val['loss']:.4g}")
+            if world > 1:  # every rank must agree on `best` for the next manifest
+                holder = [best]
+                dist.broadcast_object_list(holder, src=0)
+                best = holder[0]
+            epoch, first_batch = epoch + 1, 0
+            save(tags, epoch, 0, {"train": last, "val": val})
+    finally:
+        bar.close()
+        metrics.close()
+        if own_pg:
+            dist.destroy_process_group()
+    return run

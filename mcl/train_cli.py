@@ -1,0 +1,84 @@
+"""`mcl train`: train MotionCLIP from the command line (one process, or many under torchrun).
+
+    mcl train --data deepmimic --space minilm --preset cpu --epochs 300 --out runs/deepmimic-cpu
+    mcl train --out runs/deepmimic-cpu --resume            # continue a killed run exactly where it stopped
+    torchrun --nproc_per_node 2 -m mcl.cli train --preset paper --data amass:... --out runs/paper
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def _overrides(args: argparse.Namespace) -> dict:
+    flat = {"data": args.data, "space": args.space, "epochs": args.epochs, "out": args.out,
+            "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed, "max_steps": args.max_steps,
+            "grad_clip": args.grad_clip, "device": args.device, "val_split": args.val_split,
+            "val_fraction": args.val_fraction, "checkpoint_every": args.checkpoint_every,
+            "cache_dir": args.cache_dir}
+    out = {k: v for k, v in flat.items() if v is not None}
+    if args.fixed_windows:
+        out["fixed_windows"] = True
+    if args.no_progress:
+        out["progress"] = False
+    model = {k: v for k, v in {"n_layers": args.layers, "d_model": args.d_model, "n_heads": args.heads,
+                               "d_ff": args.ff, "dropout": args.dropout}.items() if v is not None}
+    loss = {k: v for k, v in {"w_image": args.w_image, "w_text": args.w_text, "alignment": args.alignment,
+                              "temperature": args.temperature}.items() if v is not None}
+    if model:
+        out["model"] = model
+    if loss:
+        out["loss"] = loss
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    from .config import preset
+    from .train import train
+
+    overrides = _overrides(args)
+    if args.resume:
+        overrides["resume"] = True
+    saved = Path(args.out or "runs/run") / "config.json"
+    if args.resume and args.preset is None and saved.exists():
+        run_dir = train(None, **overrides)  # the saved config is the base, flags given here override it
+    else:
+        run_dir = train(preset(args.preset or "cpu"), **overrides)
+    print(f"run dir: {run_dir}")
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("train", help="train MotionCLIP (checkpoints, metrics, resume, torchrun/DDP)",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", help="data spec: deepmimic, synthetic, bandai[:PATH], bvh:FOLDER, amass:... "
+                                  "(default: the preset's, deepmimic)")
+    p.add_argument("--space", help="frozen space: minilm, clip-vit-b32, random-clip, auto (default: auto)")
+    p.add_argument("--preset", choices=["paper", "cpu"], help="model/training preset (default: cpu; "
+                                                               "with --resume: the run's saved config)")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--out", help="run dir (default: the preset's, e.g. runs/deepmimic-cpu)")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints/latest exactly")
+    p.add_argument("--batch-size", type=int, help="global batch (paper: 20); split across torchrun ranks")
+    p.add_argument("--lr", type=float)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--max-steps", type=int, help="stop (and checkpoint) after this many optimizer steps")
+    p.add_argument("--grad-clip", type=float, help="clip the gradient norm to this value")
+    p.add_argument("--device", help="auto (cuda:LOCAL_RANK when present), cpu, cuda")
+    p.add_argument("--val-split", choices=["auto", "time", "clip", "none"])
+    p.add_argument("--val-fraction", type=float)
+    p.add_argument("--fixed-windows", action="store_true", help="fixed non-overlapping windows instead of a "
+                                                                "random window per 100-frame chunk")
+    p.add_argument("--checkpoint-every", type=int, help="also checkpoint every N steps (default: each epoch)")
+    p.add_argument("--cache-dir", help="where the space/renderer caches live")
+    p.add_argument("--layers", type=int, help="override model.n_layers")
+    p.add_argument("--d-model", type=int, help="override model.d_model")
+    p.add_argument("--heads", type=int, help="override model.n_heads")
+    p.add_argument("--ff", type=int, help="override model.d_ff")
+    p.add_argument("--dropout", type=float, help="override model.dropout")
+    p.add_argument("--w-image", type=float, help="image-loss weight (0 disables)")
+    p.add_argument("--w-text", type=float, help="text-loss weight")
+    p.add_argument("--alignment", choices=["cosine", "infonce"])
+    p.add_argument("--temperature", type=float, help="InfoNCE temperature")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
