@@ -83,9 +83,10 @@ def parse_operand(op: str, frames: int = 60):
         if not sep:
             raise ValueError(f"operand {op!r}: write clip:SPEC#NAME[@START], e.g. clip:deepmimic#walk")
         name, _, start = name.partition("@")
-        from .data.sources import load
+        from .data.errors import SkipReport
+        from .train import load_motions
 
-        clips = load(spec)
+        clips = load_motions(spec, SkipReport())
         found = [c for c in clips if name in (c.name, c.source.get("name"), c.labels.get("action"))]
         if not found:
             names = sorted({str(c.source.get("name", c.name)) for c in clips})
@@ -165,16 +166,32 @@ def _class_names(value: str | None) -> list[str] | None:
     return names
 
 
-def _eval_windows(args, report):
-    from .data.sources import load
+def _eval_windows(args, run, report):
+    """Clips and windows of `--data`; with `--split val` only the part the run held out for validation (the
+    run's own split rule, `mcl.batches.split_motions`), so numbers are on frames the model never trained on."""
     from .data.windows import make_windows
+    from .train import load_motions
 
-    motions = load(args.data)
+    motions = load_motions(args.data, report)
     if not motions:
         raise ValueError(f"--data {args.data!r} gave no motions")
     if args.limit:
         motions = motions[: args.limit]
-    ws = make_windows(motions, length=args.frames, stride=args.stride, report=report)
+    split = args.split
+    if split == "auto":
+        split = "val" if args.data == run.data_spec else "all"
+    use = motions
+    if split != "all":
+        from .batches import split_motions
+
+        cfg = run.config
+        train, val, desc = split_motions(motions, cfg.val_split, cfg.val_fraction, cfg.window_frames, report)
+        use = val if split == "val" else train
+        print(f"split {split}: {desc}")
+        if not use:
+            raise ValueError(f"--split {split}: the run's split rule ({desc}) leaves no clips; use --split all")
+    args.split_used = split
+    ws = make_windows(use, length=args.frames, stride=args.stride, report=report)
     if not ws:
         raise ValueError(f"--data {args.data!r}: no {args.frames}-frame windows\n{report.summary()}")
     return motions, ws
@@ -191,8 +208,9 @@ def cmd_eval(args) -> int:
 
     run = _load_run(args)
     report = SkipReport()
-    motions, ws = _eval_windows(args, report)
-    result: dict = {"task": args.task, "run": str(args.run), "data": args.data, "windows": len(ws)}
+    motions, ws = _eval_windows(args, run, report)
+    result: dict = {"task": args.task, "run": str(args.run), "data": args.data, "split": args.split_used,
+                    "windows": len(ws)}
     if args.task == "reconstruction":
         r = evaluate.reconstruction(run, ws)
         result.update(r)
@@ -297,6 +315,9 @@ def register(sub) -> None:
     p.add_argument("--label-key", default="action", help="which Motion.labels entry holds the class (default action; "
                                                           "bandai: content or style; BABEL: actions)")
     p.add_argument("--prompt", default="{}", help="prompt template for class names, e.g. 'a person {}s' (default {})")
+    p.add_argument("--split", default="auto", choices=["auto", "val", "train", "all"],
+                   help="val: only what the run held out (its own split rule); all: every window; auto (default): "
+                        "val when --data is the run's training data, else all. generation always uses whole clips")
     p.add_argument("--stride", type=int, default=None, help="window stride in frames (default: non-overlapping)")
     p.add_argument("--limit", type=int, default=0, help="use only the first N clips (0: all)")
     p.add_argument("--lengths", default=None, help="reconstruction: also decode at these lengths, e.g. 30,60,120")
