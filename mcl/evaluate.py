@@ -243,6 +243,37 @@ def text_to_motion_match(loaded, clips: Sequence[Motion], texts: Sequence[str] |
             "nearest": nearest.tolist(), "dist_mm": dist.round(1).tolist()}
 
 
+def edit_score(loaded, windows: Sequence[Motion], minus: str, plus: str, class_names: Sequence[str], target: str,
+               prompt: str = "{}", scale: float = 1.0) -> dict:
+    """How often an edit `window + scale · (plus − minus)` is recognised as `target` among `class_names`.
+
+    Each edited latent is decoded to a motion and that motion re-encoded before classification, so the score is
+    about the motion produced, not the latent. The same is done without the edit (`before`) as the baseline.
+    Returns `after` / `before` (% classified as `target`), `after_latent` (classifying the edited latent itself)
+    and `n`. Example (Bandai): `edit_score(run, walk_normal, "normal", "elderly", STYLES, "elderly")`.
+    """
+    names = [str(c) for c in class_names]
+    if target not in names:
+        raise ValueError(f"target {target!r} is not one of the classes {names}")
+    if not windows:
+        raise ValueError("edit_score() got no windows")
+    t = names.index(target)
+    z = latent.encode(loaded, windows)
+    zm, zp = latent.embed_texts(loaded, [minus, plus])
+    z_edit = latent.edit_latent(z, zm, zp, scale)
+    n = windows[0].num_frames
+
+    def pct(z_items) -> float:
+        res = latent.classify(loaded, z_items, names, prompt=prompt, k=1)
+        return 100.0 * float((res.topk[:, 0] == t).float().mean())
+
+    def redecoded(z_items) -> torch.Tensor:
+        return latent.encode(loaded, latent.decode(loaded, z_items, n_frames=n))
+
+    return {"after": pct(redecoded(z_edit)), "before": pct(redecoded(z)), "after_latent": pct(z_edit),
+            "n": len(windows), "edit": f"+ {scale}·('{plus}' − '{minus}')", "target": target}
+
+
 def label_counts(windows: Sequence[Motion], label_key: str) -> dict[str, int]:
     """How many windows carry each label under `label_key` (for a quick look at a labelled set)."""
     return dict(Counter(lab for w in windows for lab in window_labels(w, label_key)).most_common())

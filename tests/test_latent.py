@@ -142,3 +142,26 @@ def test_latent_map_colours_by_label_and_hovers_text():
     assert (lab[d.argmin(1)] == lab).mean() > 0.95
     with pytest.raises(ValueError, match="labels"):
         latent_map(z, labels[:3])
+
+
+def test_evaluations_on_tiny_model(run):
+    from mcl import evaluate
+    from mcl.data.synthetic import synthetic_dataset
+    from mcl.data.windows import make_windows
+
+    ws = make_windows(synthetic_dataset(4, frames=120))  # 8 windows, labels swing/sway/bob/twist
+    rec = evaluate.reconstruction(run, ws, progress=False)
+    assert rec["n"] == 8 and rec["mpjpe_mm"] > 0 and rec["mpjpe_global_mm"] >= 0 and 0 < rec["angle_deg"] < 180
+    same = evaluate.motion_errors(ws[0], ws[0])
+    assert same["mpjpe_mm"] == pytest.approx(0, abs=1e-6) and same["angle_deg"] == pytest.approx(0, abs=1e-2)
+    study = evaluate.length_study(run, ws[:2], lengths=(30, 90), progress=False)
+    assert set(study) == {30, 90} and "tail_motion_ratio" in study[90] and "tail_motion_ratio" not in study[30]
+    rec = evaluate.recognition(run, ws, label_key="action")
+    assert rec["classes"] == ["bob", "sway", "swing", "twist"] and rec["n"] == 8
+    assert sum(map(sum, rec["confusion"])) == 8
+    ret = evaluate.retrieval(run, ws)
+    assert ret["info"]["distinct_texts"] == 4 and "skipped" in ret["batches"]
+    score = evaluate.edit_score(run, ws[:3], "normal", "elderly", ["normal", "elderly"], "elderly")
+    assert score["n"] == 3 and 0 <= score["after"] <= 100
+    match = evaluate.text_to_motion_match(run, synthetic_dataset(3, frames=90), n_frames=60)
+    assert match["n"] == 3 and np.array(match["dist_mm"]).shape == (3, 3)
