@@ -165,7 +165,9 @@ def load_clip_state_dict(path) -> dict[str, torch.Tensor]:
     path = Path(path).expanduser()
     try:
         if _is_torchscript(path):
-            sd = torch.jit.load(str(path), map_location="cpu").state_dict()
+            with warnings.catch_warnings():  # torch deprecates TorchScript, but OpenAI publishes CLIP in it
+                warnings.simplefilter("ignore", DeprecationWarning)
+                sd = torch.jit.load(str(path), map_location="cpu").state_dict()
         elif _is_safetensors(path):
             from safetensors.torch import load_file
             sd = load_file(str(path), device="cpu")
