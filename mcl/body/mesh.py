@@ -167,10 +167,11 @@ class MannequinMesh(BodyMesh):
             rot, pos = self.joint_transforms(poses[s:s + _CHUNK], trans[s:s + _CHUNK])
             # v = Σ_k w_k (R_k (v̄ − b_k) + p_k) = (Σ w_k R_k) v̄ + Σ w_k (p_k − R_k b_k)
             shift = pos - (rot @ self.bind[:, :, None]).squeeze(-1)  # (n, J, 3)
-            blend = torch.cat([rot.flatten(-2), shift], dim=-1)  # (n, J, 12)
-            per_vertex = self.weights @ blend  # (n, V, 12)
-            r = per_vertex[..., :9].unflatten(-1, (3, 3))
-            out.append((r @ self.template[:, :, None]).squeeze(-1) + per_vertex[..., 9:])
+            # rows: the three columns of R, then the shift, so v = [x, y, z, 1] @ M  (M is 4 × 3 per vertex)
+            blend = torch.cat([rot.transpose(-1, -2), shift[:, :, None]], dim=-2).flatten(-2)  # (n, J, 12)
+            m = (self.weights @ blend).unflatten(-1, (4, 3))  # (n, V, 4, 3)
+            t = self.template
+            out.append(m[..., 0, :] * t[:, 0:1] + m[..., 1, :] * t[:, 1:2] + m[..., 2, :] * t[:, 2:3] + m[..., 3, :])
         return torch.cat(out).reshape(*lead, self.num_vertices, 3)
 
 
