@@ -1,0 +1,144 @@
+"""Bandai-Namco-Research-Motiondataset-2: 2,902 BVH clips (30 fps, 22-joint rig in cm) of 10 contents × 7 styles.
+
+Files are named `dataset-2_{content}_{style}_{id}.bvh` with a JSON `{"content": i, "style": j}` beside each (indices
+into `cfg/content_label.txt` and `cfg/style_label.txt`). Each clip becomes an SMPL-24 `Motion` (rig table
+`rigs/bandai.json`) with `labels = {"content", "style", "id"}` and several natural captions in `texts`.
+The dataset is licensed CC BY-NC 4.0 (Bandai Namco Research): non-commercial use, with attribution.
+
+Example:
+    from mcl.data.bandai import load_bandai
+    walks = load_bandai(contents=["walk"], styles=["elderly"], limit=5)
+"""
+from __future__ import annotations
+
+import json
+import os
+import tarfile
+from pathlib import Path
+
+from .bvh import load_bvh
+from .errors import DataError, SkipReport
+from .labels import bandai_captions, load_folder
+
+__all__ = ["CONTENTS", "STYLES", "ARCHIVE_NAME", "default_bandai_path", "bandai_cache_dir", "extract_bandai",
+           "load_bandai"]
+
+CONTENTS = ("walk", "walk-turn-left", "walk-turn-right", "run", "wave-both-hands", "wave-left-hand",
+            "wave-right-hand", "raise-up-both-hands", "raise-up-left-hand", "raise-up-right-hand")
+STYLES = ("active", "elderly", "exhausted", "feminine", "masculine", "normal", "youthful")
+ARCHIVE_NAME = "bandai-namco-ds2.tar.xz"
+PATTERN = "dataset-2_{content}_{style}_{id}"
+
+
+def default_bandai_path() -> Path | None:
+    """`$MCL_BANDAI` if set, else `../shared/data/bandai-namco-ds2.tar.xz` beside the repository, else None.
+
+    Example: `p = default_bandai_path(); print(p or "Bandai-Namco ds-2 not available")`.
+    """
+    env = os.environ.get("MCL_BANDAI")
+    if env:
+        return Path(env).expanduser()
+    import mcl
+
+    p = Path(mcl.__file__).resolve().parents[2] / "shared" / "data" / ARCHIVE_NAME
+    return p if p.exists() else None
+
+
+def bandai_cache_dir() -> Path:
+    """Where archives are extracted: `$MCL_CACHE/bandai-ds2` (default `~/.cache/mcl/bandai-ds2`)."""
+    return Path(os.environ.get("MCL_CACHE", Path.home() / ".cache" / "mcl")).expanduser() / "bandai-ds2"
+
+
+def extract_bandai(archive: str | os.PathLike, cache: str | os.PathLike | None = None) -> Path:
+    """Extract the `.tar.xz` once into a cache folder keyed by the archive's size and mtime; return that folder.
+
+    A `.complete` marker is written last, so an interrupted extraction is redone. Shows a progress bar.
+    Example: `folder = extract_bandai("../shared/data/bandai-namco-ds2.tar.xz")`.
+    """
+    from tqdm.auto import tqdm
+
+    archive = Path(archive)
+    st = archive.stat()
+    target = Path(cache or bandai_cache_dir()) / f"{st.st_size}-{int(st.st_mtime)}"
+    if (target / ".complete").exists():
+        return target
+    target.mkdir(parents=True, exist_ok=True)
+    try:
+        with tarfile.open(archive, "r:*") as tar:
+            members = tar.getmembers()
+            for member in tqdm(members, desc=f"extracting {archive.name}", unit="file", leave=False):
+                tar.extract(member, target, filter="data")  # "data" refuses absolute paths and links out of target
+    except (tarfile.TarError, OSError, EOFError) as e:
+        raise DataError(archive, f"cannot extract the archive ({e})",
+                        "check the file is the complete bandai-namco-ds2.tar.xz") from None
+    (target / ".complete").write_text(str(archive))
+    return target
+
+
+def _data_root(path: Path) -> Path:
+    """The folder that holds `data/` and `cfg/` (the archive may or may not wrap them in a top folder)."""
+    for cand in [path, *sorted(p for p in path.iterdir() if p.is_dir())]:
+        if (cand / "data").is_dir():
+            return cand
+    raise DataError(path, "no 'data/' folder with the BVH files found",
+                    "pass the extracted Bandai-Namco ds-2 folder or its .tar.xz")
+
+
+def _label_list(path: Path) -> list[str] | None:
+    if not path.exists():
+        return None
+    return [ln.strip().removeprefix("dataset-2_") for ln in path.read_text().splitlines() if ln.strip()]
+
+
+def load_bandai(path: str | os.PathLike | None = None, report: SkipReport | None = None, limit: int | None = None,
+                contents: list[str] | tuple[str, ...] | None = None,
+                styles: list[str] | tuple[str, ...] | None = None) -> list["Motion"]:  # noqa: F821
+    """Bandai-Namco ds-2 clips as SMPL-24 motions at 30 fps, with labels and captions.
+
+    `path`: the extracted folder or the `.tar.xz` (extracted once into `bandai_cache_dir()`); None =
+    `default_bandai_path()`. `contents` / `styles` filter by name (see `CONTENTS`, `STYLES`); `limit` keeps the
+    first n matching files (sorted by name). A file whose name disagrees with its JSON is skipped and reported.
+    Example: `ms = load_bandai(limit=3); ms[0].labels, ms[0].texts[:2]`.
+    """
+    path = Path(path).expanduser() if path is not None else default_bandai_path()
+    if path is None:
+        raise DataError("Bandai-Namco ds-2", "dataset not found",
+                        f"pass path=, set MCL_BANDAI, or put {ARCHIVE_NAME} in ../shared/data/")
+    if not path.exists():
+        raise DataError(path, "no such file or folder", "pass the extracted folder or the .tar.xz")
+    root = _data_root(extract_bandai(path) if path.is_file() else path)
+    for name, given, known in (("content", contents, CONTENTS), ("style", styles, STYLES)):
+        bad = sorted(set(given or ()) - set(known))
+        if bad:
+            raise DataError(root, f"unknown {name}(s) {bad}", f"choose from {', '.join(known)}")
+    content_names = _label_list(root / "cfg" / "content_label.txt") or list(CONTENTS)
+    style_names = _label_list(root / "cfg" / "style_label.txt") or list(STYLES)
+
+    files = []
+    for f in sorted((root / "data").glob("*.bvh")):
+        parts = f.stem.split("_")
+        if len(parts) == 4 and (contents is None or parts[1] in contents) and (styles is None or parts[2] in styles):
+            files.append(f)
+        elif len(parts) != 4 and report is not None:
+            report.add(f, f"file name does not match '{PATTERN}'")
+    if limit is not None:
+        files = files[:limit]
+    report = report if report is not None else SkipReport()
+
+    def load_one(f: Path):
+        m = load_bvh(f, rig="bandai")
+        meta = f.with_suffix(".json")
+        if meta.exists():
+            ids = json.loads(meta.read_text())
+            named = (content_names[ids["content"]], style_names[ids["style"]])
+            if named != (f.stem.split("_")[1], f.stem.split("_")[2]):
+                raise DataError(meta, f"labels {named} disagree with the file name", "the file may be misnamed")
+            m.labels.update(content_id=int(ids["content"]), style_id=int(ids["style"]))
+        m.source.update(dataset="bandai-namco-ds2", license="CC BY-NC 4.0")
+        return m
+
+    motions = load_folder(files, load_one, labels=PATTERN, report=report, what="Bandai-Namco ds-2 clips",
+                          folder=root / "data")
+    for m in motions:
+        m.texts = bandai_captions(m.labels["content"], m.labels["style"]) + m.texts
+    return motions

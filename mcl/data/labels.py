@@ -1,0 +1,216 @@
+"""Labels for file-based sources: from a file-name pattern or a CSV, and natural captions for Bandai-Namco labels.
+
+- Pattern: `"dataset-2_{content}_{style}_{id}"` matched against the file name without extension; `{name}` fields
+  become `Motion.labels`, `{_}` ignores a part. A file that does not match is skipped and reported.
+- CSV: columns `file,text[,more]`; `file` is the file name (with or without extension) or a path relative to the
+  folder; several rows for one file give several texts; extra columns become labels.
+- Captions: `bandai_captions("walk", "elderly")` → several natural sentences that keep the style word.
+"""
+from __future__ import annotations
+
+import csv
+import os
+import re
+from pathlib import Path
+from typing import Callable, Iterable
+
+from .errors import DataError, SkipReport
+from .motion import Motion
+
+__all__ = ["pattern_regex", "labels_from_name", "read_labels_csv", "LabelSource", "load_folder", "bandai_captions"]
+
+
+def pattern_regex(pattern: str) -> re.Pattern:
+    """Compile a file-name pattern: `{field}` → a named group, `{_}` → an ignored part, the rest literal.
+
+    Example: `pattern_regex("{subject}_{_}_{take}").fullmatch("07_walk_01").groupdict()` →
+    `{'subject': '07', 'take': '01'}`.
+    """
+    parts = re.split(r"(\{[^{}]*\})", pattern)
+    out, seen = [], set()
+    for p in parts:
+        if p.startswith("{") and p.endswith("}"):
+            name = p[1:-1].strip()
+            if name in ("", "_"):
+                out.append(r".+?")
+            elif not name.isidentifier():
+                raise ValueError(f"label pattern {pattern!r}: field {p} must be a Python identifier or {{_}}")
+            elif name in seen:
+                raise ValueError(f"label pattern {pattern!r}: field {p} appears twice")
+            else:
+                seen.add(name)
+                out.append(f"(?P<{name}>.+?)")
+        else:
+            out.append(re.escape(p))
+    return re.compile("".join(out))
+
+
+def labels_from_name(path: str | os.PathLike, pattern: str | re.Pattern) -> dict[str, str] | None:
+    """The pattern's fields from a file name (extension dropped), or None when it does not match.
+
+    Example: `labels_from_name("dataset-2_walk_elderly_003.bvh", "dataset-2_{content}_{style}_{id}")` →
+    `{'content': 'walk', 'style': 'elderly', 'id': '003'}`.
+    """
+    rx = pattern if isinstance(pattern, re.Pattern) else pattern_regex(pattern)
+    m = rx.fullmatch(Path(path).stem)
+    return m.groupdict() if m else None
+
+
+def read_labels_csv(path: str | os.PathLike) -> dict[str, tuple[list[str], dict[str, str]]]:
+    """`file → (texts, labels)` from a CSV with a header `file,text[,more columns]`.
+
+    Example: a row `walk01.bvh,a person walks slowly,walk` under `file,text,action` gives
+    `{"walk01.bvh": (["a person walks slowly"], {"action": "walk"})}`.
+    """
+    path = Path(path)
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as f:
+            reader = csv.DictReader(f)
+            cols = [c.strip() for c in (reader.fieldnames or [])]
+            if "file" not in cols or "text" not in cols:
+                raise DataError(path, f"labels CSV has columns {cols}, needs 'file' and 'text'",
+                                "write a header line 'file,text' (more columns become labels)")
+            out: dict[str, tuple[list[str], dict[str, str]]] = {}
+            for no, row in enumerate(reader, start=2):
+                row = {(k or "").strip(): (v or "").strip() for k, v in row.items()}
+                if not row["file"]:
+                    raise DataError(path, f"line {no}: empty 'file' value")
+                texts, labels = out.setdefault(row["file"], ([], {}))
+                if row["text"] and row["text"] not in texts:
+                    texts.append(row["text"])
+                labels.update({k: v for k, v in row.items() if k not in ("file", "text") and k and v})
+            return out
+    except OSError as e:
+        raise DataError(path, f"cannot read the labels CSV ({e.strerror})", "check the path") from None
+
+
+class LabelSource:
+    """Labels for files of one folder from `spec`: None, a file-name pattern, or a CSV path (ends in `.csv`).
+
+    `apply(file, motion)` sets `motion.labels`/`texts` and returns True, or returns False with the reason in
+    `self.last_reason` when the file has no labels. Example: `LabelSource("{subject}_{take}", folder)`.
+    """
+
+    def __init__(self, spec: str | os.PathLike | None, folder: str | os.PathLike | None = None):
+        self.spec, self.folder = spec, Path(folder) if folder else None
+        self.rx = self.table = None
+        self.used: set[str] = set()
+        self.last_reason = ""
+        if spec is None:
+            return
+        if str(spec).lower().endswith(".csv"):
+            self.table = read_labels_csv(spec)
+        else:
+            self.rx = pattern_regex(str(spec))
+
+    def _csv_row(self, file: Path):
+        keys = [file.name, file.stem]
+        if self.folder is not None:
+            try:
+                rel = file.relative_to(self.folder)
+                keys += [rel.as_posix(), rel.with_suffix("").as_posix()]
+            except ValueError:
+                pass
+        for k in keys:
+            if k in self.table:
+                self.used.add(k)
+                return self.table[k]
+        return None
+
+    def apply(self, file: str | os.PathLike, motion: Motion) -> bool:
+        file = Path(file)
+        if self.rx is not None:
+            fields = labels_from_name(file, self.rx)
+            if fields is None:
+                self.last_reason = f"file name does not match the label pattern '{self.spec}'"
+                return False
+            motion.labels.update(fields)
+        elif self.table is not None:
+            row = self._csv_row(file)
+            if row is None:
+                self.last_reason = f"no row in labels CSV {Path(self.spec).name}"
+                return False
+            texts, labels = row
+            motion.texts = list(texts) + [t for t in motion.texts if t not in texts]
+            motion.labels.update(labels)
+        return True
+
+    def unused_rows(self) -> list[str]:
+        """CSV rows that named no file that was loaded."""
+        return sorted(set(self.table) - self.used) if self.table is not None else []
+
+
+def load_folder(files: Iterable[str | os.PathLike], load: Callable[[Path], Motion],
+                labels: str | os.PathLike | None = None, report: SkipReport | None = None,
+                what: str = "files", folder: str | os.PathLike | None = None, quiet: bool = False) -> list[Motion]:
+    """Load each file with `load`, attach labels, skip and count failures; a tqdm progress bar runs over the files.
+
+    Parse errors (`DataError`) and unlabelled files are added to `report` with their reason and the count is
+    printed. Example: `load_folder(sorted(Path("d").glob("*.bvh")), load_bvh, labels="{action}_{take}")`.
+    """
+    from tqdm.auto import tqdm
+
+    files = [Path(f) for f in files]
+    report = report if report is not None else SkipReport()
+    if folder is None and files:
+        folder = Path(os.path.commonpath([str(f.parent) for f in files]))
+    source = LabelSource(labels, folder)
+    n_before = len(report)
+    out: list[Motion] = []
+    for f in tqdm(files, desc=f"loading {what}", unit="file", disable=quiet or None, leave=False):
+        if source.rx is not None and labels_from_name(f, source.rx) is None:  # cheap check before parsing
+            report.add(f, f"file name does not match the label pattern '{labels}'")
+            continue
+        try:
+            m = load(f)
+        except DataError as e:
+            report.add(f, f"cannot be read: {e.problem}")
+            continue
+        if not source.apply(f, m):
+            report.add(f, source.last_reason)
+            continue
+        out.append(m)
+    for row in source.unused_rows():
+        report.add(f"labels CSV row '{row}'", "names no file that was loaded")
+    skipped = len(report) - n_before
+    if skipped and not quiet:
+        print(f"{what}: loaded {len(out)} of {len(files)}; skipped {skipped} (see the SkipReport: "
+              f"{SkipReport(report.skipped[n_before:]).summary(limit=3)})")
+    return out
+
+
+# --- Bandai-Namco captions ---------------------------------------------------------------------------------------
+# content → (3rd-person verb phrase, -ing phrase); "their" keeps the captions gender-neutral.
+_CONTENT_PHRASES = {
+    "walk": ("walks", "walking"),
+    "walk-turn-left": ("walks and turns left", "walking and turning left"),
+    "walk-turn-right": ("walks and turns right", "walking and turning right"),
+    "run": ("runs", "running"),
+    "wave-both-hands": ("waves both hands", "waving both hands"),
+    "wave-left-hand": ("waves their left hand", "waving their left hand"),
+    "wave-right-hand": ("waves their right hand", "waving their right hand"),
+    "raise-up-both-hands": ("raises both hands", "raising both hands"),
+    "raise-up-left-hand": ("raises their left hand", "raising their left hand"),
+    "raise-up-right-hand": ("raises their right hand", "raising their right hand"),
+}
+# style → adverb for "someone <verb> <adverb>"
+_STYLE_ADVERBS = {
+    "active": "energetically", "elderly": "slowly, like an old person", "exhausted": "wearily",
+    "feminine": "in a feminine manner", "masculine": "in a masculine manner", "normal": "normally",
+    "youthful": "with youthful energy",
+}
+
+
+def _a(word: str) -> str:
+    return ("an " if word[:1].lower() in "aeiou" else "a ") + word
+
+
+def bandai_captions(content: str, style: str) -> list[str]:
+    """Several natural captions for a Bandai-Namco (content, style) pair; each of the first two names the style.
+
+    Example: `bandai_captions("walk", "elderly")` → `['a person walks in an elderly way', 'an elderly person
+    walking', 'someone walks slowly, like an old person']`.
+    """
+    verb, ing = _CONTENT_PHRASES.get(content, (content.replace("-", " ") + "s", content.replace("-", " ")))
+    adverb = _STYLE_ADVERBS.get(style, f"in {_a(style)} way")
+    return [f"a person {verb} in {_a(style)} way", f"{_a(style)} person {ing}", f"someone {verb} {adverb}"]

@@ -1,0 +1,403 @@
+"""Retargeting a source skeleton (BVH, ASF/AMC) onto SMPL-24 by a joint-name table.
+
+How a source motion becomes SMPL-24:
+1. Map source joints to SMPL joints with a table (shipped: `rigs/*.json`; or the user's JSON/YAML/dict,
+   source name → SMPL-24 name). Source joints not in the map need no special case: forward kinematics gives every
+   joint its world (global) rotation, which already contains the rotations of unmapped joints above it (Bandai's
+   `joint_Root`, CMU's `lhipjoint`, a second neck joint…).
+2. Build the source's reference pose: its rest pose (zero rotations; or the table's `base_pose`, for rigs whose
+   zero pose is not a standing figure), turned so the figure is y-up and faces +z (the world change `W`), then each
+   mapped bone is rotated by the shortest arc onto the direction of the matching SMPL rest bone (joints with
+   several mapped children, the pelvis and the chest, by a best-fit rotation of all their bone directions), parent
+   before child, carrying the subtree along. This turns an arms-down rest into SMPL's T-pose, keeping the twist of
+   the source's own rest frames. `Q_s` is the world rotation of source joint s in that reference pose.
+3. Per frame: SMPL global `R_j = W · G_s(t) · Q_s⁻¹` (so the reference pose maps to identities, the T-pose), and
+   SMPL local `= R_parent⁻¹ · R_j`; SMPL joints without a source (e.g. `spine2` on a two-joint spine, the hands on
+   a rig without fingers) keep their parent's orientation.
+4. Root: the world position of the source hip centre (midpoint of the joints mapped to the hips), through `W`, in
+   metres (file units × `scale`, detected from the leg length when not given), by default scaled by the SMPL/source
+   leg-length ratio so the SMPL body's feet step as far as the source's; the SMPL pelvis is then placed so its own
+   hip centre lands there (rigs put their root joint at different heights above the hips).
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import roma
+import torch
+
+from ..body.rotations import euler_to_rotmat
+from ..body.skeleton import JOINT_INDEX, JOINT_NAMES, PARENTS, Skeleton, load_skeleton
+from .errors import DataError
+from .motion import Motion
+
+__all__ = ["SourceMotion", "RigMap", "RIGS_DIR", "shipped_rigs", "load_rig", "detect_rig", "resolve_mapping",
+           "reference_pose", "retarget"]
+
+RIGS_DIR = Path(__file__).parent / "rigs"
+# SMPL joints a map must provide; the rest (spines, collars, feet, hands) fall back to their parent's orientation.
+REQUIRED = ("pelvis", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
+            "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist")
+_CHILDREN = [[c for c, p in enumerate(PARENTS) if p == j] for j in range(len(JOINT_NAMES))]
+
+
+@dataclass
+class SourceMotion:
+    """A parsed source skeleton and its motion, before retargeting (file units, the file's own axes).
+
+    Shapes: `offsets (J, 3)` rest offset of each joint in its parent's frame; `rotations (T, J, 3, 3)` local
+    rotations; `translations (T, J, 3)` local translations (the offsets, unless the file animates them).
+    `parents[j] < j` for every non-root joint. Example: `src = parse_bvh("walk.bvh"); src.fk()[1].shape`.
+    """
+    names: list[str]
+    parents: list[int]
+    offsets: np.ndarray
+    rotations: np.ndarray
+    translations: np.ndarray
+    fps: float
+    file: str = "<source>"
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.rotations.shape[0])
+
+    def fk(self, rotations: np.ndarray | None = None, translations: np.ndarray | None = None):
+        """World rotations `(..., J, 3, 3)` and positions `(..., J, 3)`; defaults to the file's frames."""
+        return _fk(self.parents, self.rotations if rotations is None else rotations,
+                   self.translations if translations is None else translations)
+
+
+def _fk(parents, rot: np.ndarray, trans: np.ndarray):
+    glob = np.empty_like(rot)
+    pos = np.empty(rot.shape[:-1], dtype=rot.dtype)
+    for j, p in enumerate(parents):
+        if p < 0:
+            glob[..., j, :, :] = rot[..., j, :, :]
+            pos[..., j, :] = trans[..., j, :]
+        else:
+            glob[..., j, :, :] = glob[..., p, :, :] @ rot[..., j, :, :]
+            pos[..., j, :] = pos[..., p, :] + (glob[..., p, :, :] @ trans[..., j, :, None])[..., 0]
+    return glob, pos
+
+
+# --- rig tables --------------------------------------------------------------------------------------------------
+def _norm(name: str) -> str:
+    """Match names case-insensitively and without a namespace (`mixamorig:Hips` → `hips`)."""
+    return name.rsplit(":", 1)[-1].strip().lower()
+
+
+@dataclass
+class RigMap:
+    """A joint-name table: `joints` source name → SMPL-24 name; optional `base_pose` (source name → `(order,
+    degrees)`, local Euler angles that make the rig stand upright when its zero pose does not) and `up` axis.
+
+    Example: `load_rig("bandai").joints["UpperArm_L"] == "left_shoulder"`.
+    """
+    name: str
+    joints: dict[str, str]
+    base_pose: dict[str, tuple[str, list[float]]] = field(default_factory=dict)
+    up: str | None = None
+    description: str = ""
+
+    def __post_init__(self):
+        bad = {s: t for s, t in self.joints.items() if t not in JOINT_INDEX}
+        if bad:
+            raise DataError(self.name, f"joint map names unknown SMPL-24 joints {bad}",
+                            f"targets must be one of {', '.join(JOINT_NAMES)}")
+        if self.up is not None and self.up.lstrip("+-").lower() not in ("x", "y", "z"):
+            raise DataError(self.name, f"up axis '{self.up}' is not one of x, y, z, -x, -y, -z")
+
+
+def shipped_rigs() -> list[str]:
+    """Names of the tables in `mcl/data/rigs/` (e.g. `['bandai', 'cmu', 'mixamo']`)."""
+    return sorted(p.stem for p in RIGS_DIR.glob("*.json"))
+
+
+def _rig_from_dict(d: dict, name: str) -> RigMap:
+    if "joints" not in d:  # a bare map {source: smpl}
+        return RigMap(name, {str(k): str(v) for k, v in d.items()})
+    base = {str(k): (str(v["order"]), [float(a) for a in v["degrees"]]) for k, v in d.get("base_pose", {}).items()}
+    return RigMap(str(d.get("name", name)), {str(k): str(v) for k, v in d["joints"].items()}, base,
+                  d.get("up"), str(d.get("description", "")))
+
+
+def load_rig(rig: str | os.PathLike | dict | RigMap) -> RigMap:
+    """A rig table by shipped name (`"bandai"`, `"cmu"`, `"mixamo"`), JSON/YAML path, or dict.
+
+    A file/dict holds either a bare map `{"Hips": "pelvis", ...}` or `{"joints": {...}, "base_pose": {...},
+    "up": "y"}`. Example: `load_rig({"Hips": "pelvis", "LThigh": "left_hip", ...})`.
+    """
+    if isinstance(rig, RigMap):
+        return rig
+    if isinstance(rig, dict):
+        return _rig_from_dict(rig, "joint_map")
+    if isinstance(rig, str) and rig in shipped_rigs():
+        path = RIGS_DIR / f"{rig}.json"
+    else:
+        path = Path(rig)
+        if not path.is_file():
+            raise DataError(str(rig), "no such rig table",
+                            f"use one of {shipped_rigs()} or the path of a JSON/YAML joint map")
+    try:
+        if path.suffix.lower() in (".yaml", ".yml"):
+            import yaml
+            data = yaml.safe_load(path.read_text())
+        else:
+            data = json.loads(path.read_text())
+    except Exception as e:  # noqa: BLE001 - report any parse error with the file name
+        raise DataError(path, f"cannot read the rig table ({e})", "it must be JSON or YAML") from None
+    if not isinstance(data, dict):
+        raise DataError(path, "a rig table must be a mapping of source joint names to SMPL-24 names")
+    return _rig_from_dict(data, path.stem)
+
+
+def _match(names: list[str], rig: RigMap) -> list[int]:
+    """SMPL index → source joint index (-1 where the table maps nothing present)."""
+    table = {_norm(k): v for k, v in rig.joints.items()}
+    mapping = [-1] * len(JOINT_NAMES)
+    for i, n in enumerate(names):
+        target = table.get(_norm(n))
+        if target is None:
+            continue
+        j = JOINT_INDEX[target]
+        if mapping[j] >= 0:
+            raise DataError(rig.name, f"both '{names[mapping[j]]}' and '{n}' map to SMPL joint '{target}'",
+                            "map each SMPL-24 joint from one source joint only")
+        mapping[j] = i
+    return mapping
+
+
+def _missing(mapping: list[int]) -> list[str]:
+    missing = [n for n in REQUIRED if mapping[JOINT_INDEX[n]] < 0]
+    if mapping[JOINT_INDEX["head"]] < 0 and mapping[JOINT_INDEX["neck"]] < 0:
+        missing.append("head (or neck)")
+    return missing
+
+
+def _unknown_rig_error(names: list[str], file: str, rig: RigMap | None, mapping: list[int]) -> DataError:
+    mapped = {names[i] for i in mapping if i >= 0}
+    unmapped = [n for n in names if n not in mapped and not n.endswith("_end")]
+    which = f"rig '{rig.name}'" if rig else f"any shipped rig table ({', '.join(shipped_rigs())})"
+    return DataError(file, f"unknown rig: {which} leaves SMPL joints {_missing(mapping)} without a source joint; "
+                           f"unmapped source joints: {unmapped}",
+                     "pass joint_map={'<source joint>': '<smpl joint>', ...} (e.g. {'" +
+                     (unmapped[0] if unmapped else "Hips") + "': 'pelvis'}) or rig='<table name or .json/.yaml>'; "
+                     "SMPL-24 names are in mcl.body.skeleton.JOINT_NAMES")
+
+
+def detect_rig(names: list[str], file: str = "<source>") -> RigMap:
+    """The shipped table that maps all required SMPL joints and the most source joints; DataError when none does.
+
+    Example: `detect_rig(parse_bvh("walk.bvh").names).name == "bandai"`.
+    """
+    best, best_key, best_map = None, None, None
+    for rig_name in shipped_rigs():
+        rig = load_rig(rig_name)
+        try:
+            mapping = _match(names, rig)
+        except DataError:
+            continue
+        key = (not _missing(mapping), sum(i >= 0 for i in mapping))
+        if best_key is None or key > best_key:
+            best, best_key, best_map = rig, key, mapping
+    if best is None or not best_key[0]:
+        raise _unknown_rig_error(names, file, None, best_map or [-1] * len(JOINT_NAMES))
+    return best
+
+
+def resolve_mapping(names: list[str], rig=None, joint_map: dict[str, str] | None = None,
+                    file: str = "<source>") -> tuple[RigMap, list[int]]:
+    """The rig table in use and, for each SMPL-24 joint, the index of its source joint (-1: none).
+
+    `joint_map` (source → SMPL) overrides `rig`; `rig=None` auto-detects among the shipped tables.
+    """
+    if joint_map is not None:
+        table = load_rig(dict(joint_map)) if not isinstance(joint_map, RigMap) else joint_map
+        if rig is not None:  # keep the rig's base pose / up axis, take the user's joint names
+            base = load_rig(rig)
+            table = RigMap(table.name, table.joints, base.base_pose, base.up, base.description)
+    elif rig is not None:
+        table = load_rig(rig)
+    else:
+        table = detect_rig(names, file)
+    mapping = _match(names, table)
+    if _missing(mapping):
+        raise _unknown_rig_error(names, file, table, mapping)
+    return table, mapping
+
+
+# --- reference pose ----------------------------------------------------------------------------------------------
+def _axis(v: np.ndarray, exclude: np.ndarray | None = None) -> np.ndarray:
+    """The signed coordinate axis closest to `v` (optionally not along `exclude`)."""
+    a = np.abs(v).copy()
+    if exclude is not None:
+        a[np.argmax(np.abs(exclude))] = -1
+    out = np.zeros(3)
+    k = int(np.argmax(a))
+    out[k] = np.sign(v[k]) or 1.0
+    return out
+
+
+def _up_axis(up: str) -> np.ndarray:
+    out = np.zeros(3)
+    out["xyz".index(up.lstrip("+-").lower())] = -1.0 if up.startswith("-") else 1.0
+    return out
+
+
+def _shortest_arc(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Rotation `(3, 3)` turning direction `a` onto `b` about their common normal."""
+    a, b = a / np.linalg.norm(a), b / np.linalg.norm(b)
+    axis = np.cross(a, b)
+    s, c = np.linalg.norm(axis), float(np.dot(a, b))
+    if s < 1e-8:
+        if c > 0:
+            return np.eye(3)
+        # Opposite directions: turn about an axis perpendicular to a, preferring the forward (z) axis.
+        axis = np.cross(a, [0.0, 0.0, 1.0])
+        if np.linalg.norm(axis) < 1e-6:
+            axis = np.cross(a, [1.0, 0.0, 0.0])
+        s = np.linalg.norm(axis)
+    rotvec = axis / s * np.arctan2(s, c)
+    return roma.rotvec_to_rotmat(torch.from_numpy(rotvec)).numpy()
+
+
+def _descendants(parents: list[int]) -> np.ndarray:
+    """`(J, J)` bool: `d[a, k]` is True when k is a or lies below a."""
+    J = len(parents)
+    d = np.eye(J, dtype=bool)
+    for k in range(J):
+        p = parents[k]
+        while p >= 0:
+            d[p, k] = True
+            p = parents[p]
+    return d
+
+
+def _mapped_below(j: int, mapping: list[int]) -> list[int]:
+    """The nearest mapped SMPL joints below j (one per branch)."""
+    out = []
+    for c in _CHILDREN[j]:
+        out += [c] if mapping[c] >= 0 else _mapped_below(c, mapping)
+    return out
+
+
+def _base_locals(src: SourceMotion, rig: RigMap) -> np.ndarray:
+    rot = np.broadcast_to(np.eye(3), (len(src.names), 3, 3)).copy()
+    base = {_norm(k): v for k, v in rig.base_pose.items()}
+    for i, n in enumerate(src.names):
+        if _norm(n) in base:
+            order, deg = base[_norm(n)]
+            rot[i] = euler_to_rotmat(order, torch.tensor(deg, dtype=torch.float64)).numpy()
+    return rot
+
+
+def reference_pose(src: SourceMotion, rig: RigMap, mapping: list[int], skeleton: Skeleton | None = None):
+    """The world change `W (3, 3)` (source axes → y-up, +z-facing) and the reference world rotations `Q (J, 3, 3)`
+    of the source joints, a pose whose mapped bones point along the SMPL rest (T-pose) bones; also the leg length
+    of the source (file units). See the module docstring for the method.
+    """
+    sk = skeleton or load_skeleton()
+    rest = sk.rest.double().numpy()
+    base = _base_locals(src, rig)
+    glob, pos = _fk(src.parents, base, src.offsets.astype(np.float64))
+    at = {n: pos[mapping[JOINT_INDEX[n]]] for n in JOINT_NAMES if mapping[JOINT_INDEX[n]] >= 0}
+
+    # World change: snap the figure's up and left axes to coordinate axes, so the file's ground plane is kept.
+    top = at.get("head", at.get("neck"))
+    up = _up_axis(rig.up) if rig.up else _axis(top - (at["left_ankle"] + at["right_ankle"]) / 2)
+    lateral = at["left_hip"] - at["right_hip"]
+    if np.linalg.norm(lateral - np.dot(lateral, up) * up) < 1e-9:
+        lateral = at["left_shoulder"] - at["right_shoulder"]
+    left = _axis(lateral - np.dot(lateral, up) * up, exclude=up)
+    W = np.stack([left, up, np.cross(left, up)])  # rows: source left → +x, up → +y, forward → +z
+
+    glob = W @ glob
+    pos = pos @ W.T
+    below = _descendants(src.parents)
+    for j in range(len(JOINT_NAMES)):
+        s = mapping[j]
+        if s < 0:
+            continue
+        pairs = [(pos[mapping[c]] - pos[s], rest[c] - rest[j]) for c in _mapped_below(j, mapping)
+                 if below[s, mapping[c]]]
+        pairs = [(a, b) for a, b in pairs if np.linalg.norm(a) > 1e-9 and np.linalg.norm(b) > 1e-9]
+        if not pairs:
+            continue  # a leaf (head, hands, feet): keeps the turn its parent got
+        if len(pairs) == 1:
+            delta = _shortest_arc(*pairs[0])
+        else:
+            x = torch.tensor(np.stack([a / np.linalg.norm(a) for a, _ in pairs]))
+            y = torch.tensor(np.stack([b / np.linalg.norm(b) for _, b in pairs]))
+            delta = roma.rigid_vectors_registration(x, y).numpy()
+        sub = below[s]
+        glob[sub] = delta @ glob[sub]
+        pos[sub] = pos[s] + (pos[sub] - pos[s]) @ delta.T
+
+    def leg(side):
+        h, k, a = (at[f"{side}_{n}"] for n in ("hip", "knee", "ankle"))
+        return np.linalg.norm(k - h) + np.linalg.norm(a - k)
+
+    return W, glob, (leg("left") + leg("right")) / 2
+
+
+def _smpl_leg(sk: Skeleton) -> float:
+    r = sk.rest.double().numpy()
+    i = JOINT_INDEX
+    return float(np.mean([np.linalg.norm(r[i[f"{s}_knee"]] - r[i[f"{s}_hip"]]) +
+                          np.linalg.norm(r[i[f"{s}_ankle"]] - r[i[f"{s}_knee"]]) for s in ("left", "right")]))
+
+
+def detect_unit(leg_length: float) -> float | None:
+    """Metres per file unit from the hip-to-ankle leg length: m (0.3–1.5), cm (30–150), mm (300–1500), else None."""
+    for lo, unit in ((0.3, 1.0), (30.0, 0.01), (300.0, 0.001)):
+        if lo <= leg_length <= 5 * lo:
+            return unit
+    return None
+
+
+# --- retargeting -------------------------------------------------------------------------------------------------
+def retarget(src: SourceMotion, rig=None, joint_map: dict[str, str] | None = None, scale: float | None = None,
+             to_smpl_size: bool = True, skeleton: Skeleton | None = None) -> Motion:
+    """A `SourceMotion` as an SMPL-24 `Motion`: poses `(T, 24, 3)` axis-angle, pelvis trans `(T, 3)` metres, y up.
+
+    `rig`/`joint_map`: see `resolve_mapping`; `scale`: metres per file unit (None: detect cm/m/mm from the leg
+    length); `to_smpl_size`: scale the root path by the SMPL/source leg-length ratio (default) instead of keeping
+    the source's metres. Example: `retarget(parse_bvh("walk.bvh"), rig="cmu").to_tensor().shape[:2] == (25, 6)`.
+    """
+    sk = skeleton or load_skeleton()
+    table, mapping = resolve_mapping(src.names, rig, joint_map, src.file)
+    W, Q, leg = reference_pose(src, table, mapping, sk)
+    unit = scale if scale is not None else detect_unit(leg)
+    if unit is None and not to_smpl_size:
+        raise DataError(src.file, f"cannot tell the length unit (hip-to-ankle leg length is {leg:.3g} file units)",
+                        "pass scale=<metres per file unit>, e.g. 0.0254 for inches")
+    ratio = _smpl_leg(sk) / leg
+    k = ratio if to_smpl_size else unit
+
+    glob, pos = src.fk()
+    T = src.num_frames
+    R = np.empty((T, len(JOINT_NAMES), 3, 3))
+    for j, s in enumerate(mapping):
+        R[:, j] = W @ glob[:, s] @ Q[s].T if s >= 0 else R[:, PARENTS[j]]
+    local = R.copy()
+    local[:, 1:] = np.swapaxes(R[:, list(PARENTS[1:])], -1, -2) @ R[:, 1:]
+    poses = roma.rotmat_to_rotvec(torch.from_numpy(local)).numpy()
+    # Place the pelvis so the SMPL hip centre sits where the (scaled) source hip centre is: rigs put their root
+    # joint at different heights above the hips (Bandai 2 cm, SMPL 9 cm), and the hips are what carry the feet.
+    hip_src = (pos[:, mapping[JOINT_INDEX["left_hip"]]] + pos[:, mapping[JOINT_INDEX["right_hip"]]]) / 2
+    rest = sk.rest.double().numpy()
+    hip_smpl = (rest[JOINT_INDEX["left_hip"]] + rest[JOINT_INDEX["right_hip"]]) / 2 - rest[0]
+    trans = hip_src @ W.T * k - R[:, 0] @ hip_smpl
+
+    names = src.names
+    return Motion(poses, trans, src.fps, source={
+        "file": src.file, "rig": table.name, "unit_m": unit, "root_scale": float(k), "leg_ratio": float(ratio),
+        "world_change": W.tolist(),
+        "joint_map": {JOINT_NAMES[j]: names[s] for j, s in enumerate(mapping) if s >= 0},
+        "unmapped_source_joints": [n for i, n in enumerate(names) if i not in mapping and not n.endswith("_end")],
+        **src.meta})
