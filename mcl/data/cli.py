@@ -1,0 +1,95 @@
+"""`mcl data`: which data sources this machine has (`mcl data list`) and what a data spec holds (`mcl data info`)."""
+from __future__ import annotations
+
+import argparse
+from collections import Counter
+
+from .windows import WINDOW_FPS, WINDOW_FRAMES
+
+
+def register(subparsers) -> None:
+    """Add `mcl data list` and `mcl data info SPEC` to the `mcl` command."""
+    p = subparsers.add_parser("data", help="list data sources, describe a data spec",
+                              description="Data sources and data specs (SOURCE[:PATH][?KEY=VALUE&...]).")
+    sub = p.add_subparsers(dest="data_command", metavar="SUBCOMMAND")
+    p.set_defaults(func=lambda args: (p.print_help(), 1)[1])
+
+    ls = sub.add_parser("list", help="each source: available here or not, and why",
+                        description="List the registered data sources, whether each can be loaded on this machine "
+                                    "and why (or why not), with its spec syntax.")
+    ls.set_defaults(func=cmd_list)
+
+    from .sources import _usages
+    info = sub.add_parser("info", help="clips, windows, duration, labels and skipped items of a data spec",
+                          description="Load a data spec and summarise it: clips, total duration, frame rates, "
+                                      f"{WINDOW_FRAMES}-frame windows at {WINDOW_FPS:g} fps, label counts and the "
+                                      "skip report.",
+                          epilog=f"Specs: {_usages()}", formatter_class=argparse.RawDescriptionHelpFormatter)
+    info.add_argument("spec", help="a data spec, e.g. deepmimic, bandai?limit=50, amass:ROOT?babel=DIR&split=val")
+    info.add_argument("--length", type=int, default=WINDOW_FRAMES, help="window length in frames (default: %(default)s)")
+    info.add_argument("--fps", type=float, default=WINDOW_FPS, help="window frame rate (default: %(default)s)")
+    info.add_argument("--stride", type=int, default=None, help="window stride in frames (default: the length)")
+    info.add_argument("--top", type=int, default=10, help="label values to show per label (default: %(default)s)")
+    info.add_argument("--no-progress", action="store_true", help="no progress bars")
+    info.set_defaults(func=cmd_info)
+
+
+def cmd_list(args) -> int:
+    from .sources import list_sources
+
+    sources = list_sources()
+    width = max(len(s.name) for s in sources)
+    for s in sources:
+        print(f"{s.name:<{width}}  {'available' if s.available else 'not available':<13}  {s.why}")
+        print(f"{'':<{width}}  {s.description}")
+    return 0
+
+
+def _count_labels(motions) -> dict[str, Counter]:
+    """label key → Counter of values (list values count each element)."""
+    counts: dict[str, Counter] = {}
+    for m in motions:
+        for key, value in m.labels.items():
+            values = value if isinstance(value, (list, tuple)) else [value]
+            c = counts.setdefault(key, Counter())
+            c.update(str(v) for v in values if isinstance(v, (str, int)) and not isinstance(v, bool))
+    return {k: c for k, c in counts.items() if c}
+
+
+def cmd_info(args) -> int:
+    from .errors import DataError, SkipReport
+    from .sources import load, parse_spec
+    from .windows import make_windows
+
+    try:
+        spec = parse_spec(args.spec)
+        load_report = SkipReport()
+        motions = load(spec, report=load_report, progress=not args.no_progress)
+    except DataError as e:
+        print(f"error: {e}")
+        return 2
+    window_report = SkipReport()
+    ws = make_windows(motions, length=args.length, stride=args.stride, fps=args.fps, report=window_report)
+
+    total = sum(m.duration for m in motions)
+    print(f"spec: {spec}")
+    print(f"clips: {len(motions)}")
+    print(f"total duration: {total:.1f} s ({total / 60:.1f} min)")
+    if motions:
+        fps = Counter(f"{m.fps:g}" for m in motions)
+        print("native fps: " + ", ".join(f"{f} ({n} clips)" for f, n in fps.most_common()))
+    print(f"windows: {len(ws)} of {args.length} frames at {args.fps:g} fps"
+          + (f", stride {args.stride}" if args.stride else ""))
+    with_text = sum(bool(m.texts) for m in motions)
+    print(f"clips with texts: {with_text} of {len(motions)}")
+    for key, c in _count_labels(motions).items():
+        shown = ", ".join(f"{v} ({n})" for v, n in c.most_common(args.top))
+        more = f", … {len(c) - args.top} more" if len(c) > args.top else ""
+        print(f"label '{key}': {len(c)} values: {shown}{more}")
+    texts = Counter(w.texts[0] for w in ws if w.texts)
+    if texts:
+        print(f"window texts: {len(texts)} distinct; most common: "
+              + "; ".join(f"'{t}' ({n})" for t, n in texts.most_common(min(args.top, 5))))
+    for title, rep in (("loading", load_report), ("windowing", window_report)):
+        print(f"skipped while {title}: {len(rep)}" + (f"\n{rep.summary()}" if len(rep) else ""))
+    return 0

@@ -1,0 +1,265 @@
+"""The source registry: data-spec strings → motions. Used by `mcl data`, `mcl train --data`, `mcl eval --data`.
+
+A spec is `SOURCE[:PATH][?KEY=VALUE&KEY=VALUE]`:
+
+    deepmimic                                 the 15 DeepMimic clips that ship with pybullet (the default data)
+    deepmimic?clips=walk,run                  some of them
+    synthetic?n=16&frames=240&seed=0          SYNTHETIC swings, for tests only (never training or demo data)
+    bandai  |  bandai:PATH?limit=100&contents=walk,run&styles=elderly
+                                              Bandai-Namco ds-2 (the shared archive by default, or PATH)
+    amass:AMASS_ROOT?babel=BABEL_DIR&split=val
+                                              AMASS with BABEL labels (without babel=: unlabelled AMASS files)
+    bvh:FOLDER?labels=PATTERN_OR_CSV&rig=bandai|cmu|mixamo|MAP.json
+    asf:FOLDER?labels=PATTERN_OR_CSV&rig=cmu&fps=120
+                                              ASF/AMC folders (CMU: 120 fps)
+
+`amass` without a path uses `$MCL_AMASS_DIR` and, without `babel=`, `$MCL_BABEL_DIR` when set. Loaders return clips
+at their native frame rate; `make_windows` resamples to 30 fps.
+Example: `motions = load("deepmimic")`; `ws = make_windows(motions)`.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+from urllib.parse import quote, unquote
+
+from .errors import DataError, SkipReport
+from .motion import Motion
+
+
+@dataclass
+class DataSpec:
+    """A parsed data spec: `source`, optional `path`, string `options`. `str(spec)` gives the spec string back.
+
+    Example: `parse_spec("amass:/data/amass?babel=/data/babel&split=val").options["split"] == "val"`.
+    """
+    source: str
+    path: str | None = None
+    options: dict[str, str] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        s = self.source + (f":{self.path}" if self.path else "")
+        if self.options:
+            s += "?" + "&".join(f"{k}={quote(v, safe='/:,{}.~_-')}" for k, v in self.options.items())
+        return s
+
+    def list_option(self, key: str) -> list[str] | None:
+        """A comma-separated option as a list (`clips=walk,run` → `["walk", "run"]`), None when absent."""
+        v = self.options.get(key)
+        return [x.strip() for x in v.split(",") if x.strip()] if v else None
+
+    def int_option(self, key: str, default: int | None) -> int | None:
+        v = self.options.get(key)
+        if v is None or v == "":
+            return default
+        try:
+            return int(v)
+        except ValueError:
+            raise DataError(f"data spec '{self}'", f"option {key}={v!r} is not a whole number") from None
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """One registered source: whether it can be loaded here, why (or why not), and what it is."""
+    name: str
+    available: bool
+    why: str
+    description: str
+
+
+@dataclass(frozen=True)
+class _Source:
+    description: str
+    usage: str
+    options: tuple[str, ...]
+    path: str  # "none" | "optional" | "required"
+    load: Callable[[DataSpec, SkipReport, bool], list[Motion]]
+    status: Callable[[], tuple[bool, str]]
+
+
+# --- loaders (imports inside, so a missing optional module only affects its own source) -----------------------------
+def _load_deepmimic(spec: DataSpec, report: SkipReport, progress: bool) -> list[Motion]:
+    from .deepmimic import load_deepmimic
+    return load_deepmimic(spec.list_option("clips"), report=report, progress=progress)
+
+
+def _load_synthetic(spec: DataSpec, report: SkipReport, progress: bool) -> list[Motion]:
+    from .synthetic import synthetic_dataset
+    return synthetic_dataset(spec.int_option("n", 16), frames=spec.int_option("frames", 240),
+                             seed=spec.int_option("seed", 0))
+
+
+def _load_bandai(spec: DataSpec, report: SkipReport, progress: bool) -> list[Motion]:
+    from .bandai import load_bandai
+    return load_bandai(spec.path, report=report, limit=spec.int_option("limit", None),
+                       contents=spec.list_option("contents"), styles=spec.list_option("styles"))
+
+
+def _load_amass(spec: DataSpec, report: SkipReport, progress: bool) -> list[Motion]:
+    from .amass import load_amass_babel, load_amass_folder
+    root = spec.path or os.environ.get("MCL_AMASS_DIR")
+    if not root:
+        raise DataError(f"data spec '{spec}'", "no AMASS folder given",
+                        "write amass:AMASS_ROOT?babel=BABEL_DIR&split=train (or set MCL_AMASS_DIR)")
+    babel = spec.options.get("babel") or os.environ.get("MCL_BABEL_DIR")
+    if babel:
+        return load_amass_babel(root, babel, spec.options.get("split", "train"), report=report, progress=progress)
+    if "split" in spec.options:
+        raise DataError(f"data spec '{spec}'", "split= needs BABEL labels", "add babel=BABEL_DIR (or set MCL_BABEL_DIR)")
+    return load_amass_folder(root, report=report, progress=progress)
+
+
+def _load_bvh(spec: DataSpec, report: SkipReport, progress: bool) -> list[Motion]:
+    from .bvh import load_bvh_folder
+    return load_bvh_folder(spec.path, rig=spec.options.get("rig"), labels=spec.options.get("labels"), report=report)
+
+
+def _load_asf(spec: DataSpec, report: SkipReport, progress: bool) -> list[Motion]:
+    from .asf_amc import load_asf_amc_folder
+    fps = spec.options.get("fps")
+    try:
+        kw = {"fps": float(fps)} if fps else {}
+    except ValueError:
+        raise DataError(f"data spec '{spec}'", f"option fps={fps!r} is not a number") from None
+    return load_asf_amc_folder(spec.path, rig=spec.options.get("rig"), labels=spec.options.get("labels"),
+                               report=report, **kw)
+
+
+# --- availability ---------------------------------------------------------------------------------------------------
+def _module_status(module: str, ok: str) -> tuple[bool, str]:
+    import importlib
+    try:
+        importlib.import_module(module)
+    except ImportError as e:
+        return False, f"{module} cannot be imported ({e})"
+    return True, ok
+
+
+def _deepmimic_status() -> tuple[bool, str]:
+    try:
+        from .deepmimic import deepmimic_files
+        files = deepmimic_files()
+    except (ImportError, DataError) as e:
+        return False, str(e)
+    missing = [n for n, f in files.items() if not f.exists()]
+    if missing:
+        return False, f"pybullet_data lacks {', '.join(missing)}: reinstall pybullet"
+    return True, f"{len(files)} clips in {next(iter(files.values())).parent}"
+
+
+def _bandai_status() -> tuple[bool, str]:
+    try:
+        from .bandai import default_bandai_path
+    except ImportError as e:
+        return False, f"mcl.data.bandai cannot be imported ({e})"
+    p = default_bandai_path()
+    if p is None or not p.exists():
+        return False, "archive not found: pass bandai:PATH or set MCL_BANDAI"
+    return True, f"found {p}"
+
+
+def _amass_status() -> tuple[bool, str]:
+    root, babel = os.environ.get("MCL_AMASS_DIR"), os.environ.get("MCL_BABEL_DIR")
+    if root and Path(root).expanduser().is_dir():
+        return True, f"MCL_AMASS_DIR={root}" + (f", MCL_BABEL_DIR={babel}" if babel else " (no BABEL labels)")
+    return False, ("needs a path: amass:AMASS_ROOT?babel=BABEL_DIR (AMASS and BABEL are downloaded after registering "
+                   "at amass.is.tue.mpg.de and babel.is.tue.mpg.de)")
+
+
+SOURCES: dict[str, _Source] = {
+    "deepmimic": _Source("the 15 DeepMimic mocap clips shipped with pybullet (walk, run, cartwheel, …)",
+                         "deepmimic[?clips=walk,run]", ("clips",), "none", _load_deepmimic, _deepmimic_status),
+    "synthetic": _Source("SYNTHETIC random joint swings — for unit tests only, not mocap",
+                         "synthetic[?n=16&frames=240&seed=0]", ("n", "frames", "seed"), "none", _load_synthetic,
+                         lambda: (True, "generated on the fly (tests only)")),
+    "bandai": _Source("Bandai-Namco ds-2: 2,902 BVH clips, 10 actions × 7 styles, with captions (CC BY-NC 4.0)",
+                      "bandai[:PATH][?limit=N&contents=walk,run&styles=elderly]", ("limit", "contents", "styles"),
+                      "optional", _load_bandai, _bandai_status),
+    "amass": _Source("AMASS SMPL-H mocap with BABEL action labels (the paper's training data)",
+                     "amass:AMASS_ROOT[?babel=BABEL_DIR&split=train|val]", ("babel", "split"), "optional",
+                     _load_amass, _amass_status),
+    "bvh": _Source("a folder of BVH files, labels from file names or a CSV",
+                   "bvh:FOLDER[?labels=PATTERN_OR_CSV&rig=bandai|cmu|mixamo|MAP.json]", ("labels", "rig"),
+                   "required", _load_bvh, lambda: _module_status("mcl.data.bvh", "needs a folder: bvh:FOLDER")),
+    "asf": _Source("a folder of ASF/AMC files (CMU mocap), labels from file names or a CSV",
+                   "asf:FOLDER[?labels=PATTERN_OR_CSV&rig=cmu&fps=120]", ("labels", "rig", "fps"), "required", _load_asf,
+                   lambda: _module_status("mcl.data.asf_amc", "needs a folder: asf:FOLDER")),
+}
+
+_SPEC = re.compile(r"^(?P<source>[A-Za-z_][\w-]*)(?::(?P<path>[^?]*))?(?:\?(?P<query>.*))?$")
+
+
+def parse_spec(spec: str | DataSpec) -> DataSpec:
+    """Parse `SOURCE[:PATH][?KEY=VALUE&…]` (see the module docstring) and check the source and its options.
+
+    Example: `parse_spec("bvh:~/mocap?labels={action}_{_}&rig=cmu")` →
+    `DataSpec(source='bvh', path='/home/me/mocap', options={'labels': '{action}_{_}', 'rig': 'cmu'})`.
+    """
+    if isinstance(spec, DataSpec):
+        return spec
+    text = str(spec).strip()
+    m = _SPEC.match(text)
+    if not m:
+        raise DataError(f"data spec '{text}'", "not of the form SOURCE[:PATH][?KEY=VALUE&...]",
+                        f"e.g. deepmimic, or one of: {_usages()}")
+    name = m["source"].lower()
+    if name not in SOURCES:
+        raise DataError(f"data spec '{text}'", f"unknown source '{name}'", f"known sources: {', '.join(SOURCES)}")
+    src = SOURCES[name]
+    path = (m["path"] or "").strip() or None
+    if path is not None:
+        if src.path == "none":
+            raise DataError(f"data spec '{text}'", f"{name} takes no path", f"write {src.usage}")
+        path = str(Path(path).expanduser())
+    options: dict[str, str] = {}
+    for item in filter(None, (m["query"] or "").split("&")):
+        key, _, value = item.partition("=")
+        key, value = unquote(key).strip(), unquote(value)  # not unquote_plus: "+" may be part of a path
+        if key in options:
+            raise DataError(f"data spec '{text}'", f"option '{key}' given twice")
+        if key not in src.options:
+            allowed = ", ".join(src.options) or "none"
+            raise DataError(f"data spec '{text}'", f"unknown option '{key}' for {name}", f"options: {allowed}")
+        options[key] = value
+    for key in ("babel", "labels"):
+        if key in options and ("/" in options[key] or options[key].startswith("~")):
+            options[key] = str(Path(options[key]).expanduser())
+    if src.path == "required" and path is None:
+        raise DataError(f"data spec '{text}'", f"{name} needs a folder", f"write {src.usage}")
+    return DataSpec(name, path, options)
+
+
+def _usages() -> str:
+    return "; ".join(s.usage for s in SOURCES.values())
+
+
+def load(spec: str | DataSpec | Iterable[str | DataSpec], report: SkipReport | None = None,
+         progress: bool = True) -> list[Motion]:
+    """Motions of one data spec (or several, concatenated), at their native frame rates.
+
+    Skipped items (unreadable files, unlabelled clips, BABEL entries without AMASS files) are added to `report`.
+    Example: `r = SkipReport(); ms = load("deepmimic", report=r)`; `load(["deepmimic", "bandai?limit=50"])`.
+    """
+    report = report if report is not None else SkipReport()
+    if not isinstance(spec, (str, DataSpec)):
+        return [m for s in spec for m in load(s, report=report, progress=progress)]
+    parsed = parse_spec(spec)
+    return SOURCES[parsed.source].load(parsed, report, progress)
+
+
+def list_sources() -> list[SourceInfo]:
+    """Every registered source with whether it can be loaded on this machine and why (or why not).
+
+    Example: `[(s.name, s.available) for s in list_sources()]` → `[('deepmimic', True), ('synthetic', True), …]`.
+    """
+    out = []
+    for name, src in SOURCES.items():
+        try:
+            ok, why = src.status()
+        except Exception as e:  # a broken optional source must not hide the others
+            ok, why = False, f"status check failed: {e}"
+        out.append(SourceInfo(name, ok, why, f"{src.description}. Spec: {src.usage}"))
+    return out
