@@ -11,6 +11,8 @@ __version__ = "0.1.0"
 # public name → "module:attribute", resolved lazily on first access
 _LAZY = {
     "Motion": "mcl.data.motion:Motion",
+    "load_data": "mcl.data.sources:load",
+    "list_sources": "mcl.data.sources:list_sources",
     "get_space": "mcl.spaces:get_space",
     "load": "mcl.checkpoint:load",
     "train": "mcl.train:train",
