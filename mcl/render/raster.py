@@ -71,6 +71,7 @@ def _raster_frame(xyz, faces, colors, image, zbuf):
     """
     height, width = zbuf.shape
     one, half = np.float32(1.0), np.float32(0.5)
+    eps = np.float32(-1e-4)  # a hair of overlap: float rounding must not leave pinholes on shared edges
     for f in range(faces.shape[0]):
         a, b, c = faces[f, 0], faces[f, 1], faces[f, 2]
         x0, y0, z0 = xyz[a, 0], xyz[a, 1], xyz[a, 2]
@@ -88,17 +89,17 @@ def _raster_frame(xyz, faces, colors, image, zbuf):
         if xmin > xmax or ymin > ymax:
             continue
         inv = one / area
-        # barycentric weights are affine in the pixel centre: w = A·x + B·y + C, stepped by A along a row
-        a0, b0, c0 = (y1 - y2) * inv, (x2 - x1) * inv, (x1 * y2 - y1 * x2) * inv
-        a1, b1, c1 = (y2 - y0) * inv, (x0 - x2) * inv, (x2 * y0 - y2 * x0) * inv
+        # barycentric weights are affine in the pixel centre, so along a row they step by a constant; each row
+        # starts from coordinates relative to the pixel (products of absolute coordinates lose float32 precision)
+        a0, a1 = (y1 - y2) * inv, (y2 - y0) * inv
         for py in range(ymin, ymax + 1):
             cy = np.float32(py) + half
             cx = np.float32(xmin) + half
-            w0 = a0 * cx + b0 * cy + c0
-            w1 = a1 * cx + b1 * cy + c1
+            w0 = ((x1 - cx) * (y2 - cy) - (y1 - cy) * (x2 - cx)) * inv
+            w1 = ((x2 - cx) * (y0 - cy) - (y2 - cy) * (x0 - cx)) * inv
             for px in range(xmin, xmax + 1):
                 w2 = one - w0 - w1
-                if w0 >= 0 and w1 >= 0 and w2 >= 0:
+                if w0 >= eps and w1 >= eps and w2 >= eps:
                     z = w0 * z0 + w1 * z1 + w2 * z2
                     if z < zbuf[py, px]:
                         zbuf[py, px] = z
