@@ -79,7 +79,8 @@ def load_amass_npz(path: str | os.PathLike) -> Motion:
         for key in ("poses", "trans"):
             if key not in keys:
                 hint = ("this file holds only a body shape; motion files end in _poses.npz or _stageii.npz"
-                        if path.name.endswith("shape.npz") else "AMASS motion files have poses, trans and mocap_framerate")
+                        if path.name.endswith("shape.npz")
+                        else "AMASS motion files have poses, trans and mocap_framerate")
                 raise DataError(path, f"missing key '{key}' (has {sorted(keys)})", hint)
         fps_key = next((k for k in ("mocap_framerate", "mocap_frame_rate") if k in keys), None)
         if fps_key is None:

@@ -26,7 +26,8 @@ def register(subparsers) -> None:
                                       "skip report.",
                           epilog=f"Specs: {_usages()}", formatter_class=argparse.RawDescriptionHelpFormatter)
     info.add_argument("spec", help="a data spec, e.g. deepmimic, bandai?limit=50, amass:ROOT?babel=DIR&split=val")
-    info.add_argument("--length", type=int, default=WINDOW_FRAMES, help="window length in frames (default: %(default)s)")
+    info.add_argument("--length", type=int, default=WINDOW_FRAMES,
+                      help="window length in frames (default: %(default)s)")
     info.add_argument("--fps", type=float, default=WINDOW_FPS, help="window frame rate (default: %(default)s)")
     info.add_argument("--stride", type=int, default=None, help="window stride in frames (default: the length)")
     info.add_argument("--top", type=int, default=10, help="label values to show per label (default: %(default)s)")

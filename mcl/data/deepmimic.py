@@ -15,11 +15,13 @@ hinges about the local z axis (knee flexion is a negative angle). Our SMPL-24 re
   DeepMimic's (arms: sideways → down; legs: slightly splayed → straight down), and a local rotation becomes
   `local_smpl(j) = A_parent⁻¹ · W · R_deepmimic(j) · W⁻¹ · A_j`, so world bone directions match DeepMimic's.
 
-Mapping: root → pelvis, chest → spine1 (the SMPL joint nearest DeepMimic's chest joint: 4.6 cm away, spine3 is 15 cm
-away; measured over walk/backflip/roll/crawl/getup/cartwheel, the shoulders, neck and wrist relative to the hips are
-6.1 cm from the scaled DeepMimic skeleton's on average with spine1, 7.3 cm with spine3), neck → neck, hips/knees/ankles/shoulders/elbows joint for joint, all other joints identity. The root position
-(DeepMimic's root sits between the hips) is scaled by the ratio of rest hip heights (leg lengths), our pelvis is placed so our hip
-centre lands on it, and the clip is shifted vertically so its lowest foot joint touches the floor.
+Mapping: root → pelvis, chest → spine1, neck → neck, hips/knees/ankles/shoulders/elbows joint for joint, all other
+joints identity. spine1 is the SMPL joint nearest DeepMimic's chest joint (4.6 cm; spine3 is 15 cm away): over
+walk/backflip/roll/crawl/getup/cartwheel the shoulders, neck and wrist (relative to the hips) land 6.1 cm from the
+scaled DeepMimic skeleton's on average with spine1, 7.3 cm with spine3.
+The root position (DeepMimic's root sits between the hips) is scaled by the ratio of rest hip heights (leg lengths),
+our pelvis is placed so our hip centre lands on it, and the clip is shifted vertically so its lowest foot joint touches
+the floor (a shift of −6…+3 cm: the scaled DeepMimic floor is nearly right already).
 """
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ import numpy as np
 import roma
 import torch
 
-from ..body.rotations import rotmat_to_rotvec, rotvec_slerp_weighted, rotvec_to_rotmat
+from ..body.rotations import rotmat_to_rotvec, rotvec_slerp_weighted
 from ..body.skeleton import JOINT_INDEX, NUM_JOINTS, PARENTS, forward_kinematics, load_skeleton
 from .errors import DataError, SkipReport
 from .motion import Motion
@@ -97,7 +99,10 @@ FOOT_JOINTS = tuple(JOINT_INDEX[n] for n in ("left_ankle", "right_ankle", "left_
 
 
 def deepmimic_dir() -> Path:
-    """Folder of the DeepMimic clips inside the installed `pybullet_data`. Example: `deepmimic_dir().name == 'motions'`."""
+    """Folder of the DeepMimic clips inside the installed `pybullet_data`.
+
+    Example: `deepmimic_dir().name == 'motions'`.
+    """
     try:
         import pybullet_data
     except ImportError as e:  # pragma: no cover - pybullet is a hard dependency
@@ -106,7 +111,10 @@ def deepmimic_dir() -> Path:
 
 
 def deepmimic_files() -> dict[str, Path]:
-    """Clip name → file, for the 15 humanoid clips. Example: `deepmimic_files()["walk"].name == 'humanoid3d_walk.txt'`."""
+    """Clip name → file, for the 15 humanoid clips.
+
+    Example: `deepmimic_files()["walk"].name == 'humanoid3d_walk.txt'`.
+    """
     d = deepmimic_dir()
     return {n: d / f"humanoid3d_{n}.txt" for n in CLIP_NAMES}
 
@@ -117,7 +125,8 @@ def deepmimic_rest() -> dict:
     """Rest geometry of DeepMimic's humanoid (metres, its own y-up, +x-facing frame), parsed from `humanoid.urdf`.
 
     Returns `{"joints": {name: (3,) position}, "parents": {name: parent}, "axes": {hinge: (3,) axis},
-    "pelvis_height": root (= hip centre) height above the soles}`. Example: `deepmimic_rest()["axes"]["right_knee"]` → `[0, 0, 1]`.
+    "pelvis_height": root (= hip centre) height above the soles}`.
+    Example: `deepmimic_rest()["axes"]["right_knee"]` → `[0, 0, 1]`.
     """
     urdf = deepmimic_dir().parent.parent / "humanoid" / "humanoid.urdf"
     if not urdf.exists():

@@ -108,7 +108,8 @@ def _load_amass(spec: DataSpec, report: SkipReport, progress: bool) -> list[Moti
     if babel:
         return load_amass_babel(root, babel, spec.options.get("split", "train"), report=report, progress=progress)
     if "split" in spec.options:
-        raise DataError(f"data spec '{spec}'", "split= needs BABEL labels", "add babel=BABEL_DIR (or set MCL_BABEL_DIR)")
+        raise DataError(f"data spec '{spec}'", "split= needs BABEL labels",
+                        "add babel=BABEL_DIR (or set MCL_BABEL_DIR)")
     return load_amass_folder(root, report=report, progress=progress)
 
 
@@ -185,7 +186,8 @@ SOURCES: dict[str, _Source] = {
                    "bvh:FOLDER[?labels=PATTERN_OR_CSV&rig=bandai|cmu|mixamo|MAP.json]", ("labels", "rig"),
                    "required", _load_bvh, lambda: _module_status("mcl.data.bvh", "needs a folder: bvh:FOLDER")),
     "asf": _Source("a folder of ASF/AMC files (CMU mocap), labels from file names or a CSV",
-                   "asf:FOLDER[?labels=PATTERN_OR_CSV&rig=cmu&fps=120]", ("labels", "rig", "fps"), "required", _load_asf,
+                   "asf:FOLDER[?labels=PATTERN_OR_CSV&rig=cmu&fps=120]", ("labels", "rig", "fps"), "required",
+                   _load_asf,
                    lambda: _module_status("mcl.data.asf_amc", "needs a folder: asf:FOLDER")),
 }
 
