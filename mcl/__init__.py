@@ -23,6 +23,9 @@ _LAZY = {
     "interpolate": "mcl.latent:interpolate",
     "classify": "mcl.latent:classify",
     "latent_map": "mcl.umap_map:latent_map",
+    "show": "mcl.render:show",
+    "save_video": "mcl.render:save_video",
+    "filmstrip": "mcl.render:filmstrip",
 }
 
 
