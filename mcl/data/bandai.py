@@ -11,14 +11,18 @@ Example:
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tarfile
 from pathlib import Path
 
+import numpy as np
+
 from .bvh import load_bvh
 from .errors import DataError, SkipReport
 from .labels import bandai_captions, load_folder
+from .motion import Motion
 
 __all__ = ["CONTENTS", "STYLES", "ARCHIVE_NAME", "default_bandai_path", "bandai_cache_dir", "extract_bandai",
            "load_bandai"]
@@ -75,6 +79,37 @@ def extract_bandai(archive: str | os.PathLike, cache: str | os.PathLike | None =
     return target
 
 
+def _motion_cache_dir() -> Path:
+    """Cache folder for retargeted clips, keyed by what they depend on: parser/retarget code, rig, SMPL skeleton."""
+    from ..body.skeleton import load_skeleton
+
+    here = Path(__file__).parent
+    h = hashlib.sha1()
+    for f in (here / "bvh.py", here / "retarget.py", here / "rigs" / "bandai.json"):
+        h.update(f.read_bytes())
+    sk = load_skeleton()
+    h.update(sk.source.encode())
+    h.update(sk.rest.numpy().tobytes())
+    return bandai_cache_dir() / f"motions-{h.hexdigest()[:12]}"
+
+
+def _load_cached(f: Path, cache: Path | None) -> Motion:
+    """`load_bvh(f, rig="bandai")`, through the on-disk cache when one is given (plain arrays + JSON, no pickle)."""
+    if cache is None:
+        return load_bvh(f, rig="bandai")
+    st = f.stat()
+    item = cache / f"{f.stem}-{st.st_size}-{st.st_mtime_ns}.npz"
+    if item.exists():
+        with np.load(item, allow_pickle=False) as z:
+            return Motion(z["poses"], z["trans"], float(z["fps"]), source=json.loads(str(z["source"])))
+    m = load_bvh(f, rig="bandai")
+    cache.mkdir(parents=True, exist_ok=True)
+    tmp = item.with_suffix(".tmp.npz")
+    np.savez(tmp, poses=m.poses, trans=m.trans, fps=np.float64(m.fps), source=json.dumps(m.source))
+    os.replace(tmp, item)  # atomic: a half-written file is never read
+    return m
+
+
 def _data_root(path: Path) -> Path:
     """The folder that holds `data/` and `cfg/` (the archive may or may not wrap them in a top folder)."""
     for cand in [path, *sorted(p for p in path.iterdir() if p.is_dir())]:
@@ -92,12 +127,14 @@ def _label_list(path: Path) -> list[str] | None:
 
 def load_bandai(path: str | os.PathLike | None = None, report: SkipReport | None = None, limit: int | None = None,
                 contents: list[str] | tuple[str, ...] | None = None,
-                styles: list[str] | tuple[str, ...] | None = None) -> list["Motion"]:  # noqa: F821
+                styles: list[str] | tuple[str, ...] | None = None, cache: bool = True) -> list[Motion]:
     """Bandai-Namco ds-2 clips as SMPL-24 motions at 30 fps, with labels and captions.
 
     `path`: the extracted folder or the `.tar.xz` (extracted once into `bandai_cache_dir()`); None =
     `default_bandai_path()`. `contents` / `styles` filter by name (see `CONTENTS`, `STYLES`); `limit` keeps the
     first n matching files (sorted by name). A file whose name disagrees with its JSON is skipped and reported.
+    `cache`: keep each retargeted clip in `bandai_cache_dir()/motions-<key>/` (key: the code and rig table that
+    make it, the SMPL skeleton; file name: the BVH's size and mtime), so a second load reads arrays, not BVH.
     Example: `ms = load_bandai(limit=3); ms[0].labels, ms[0].texts[:2]`.
     """
     path = Path(path).expanduser() if path is not None else default_bandai_path()
@@ -125,8 +162,10 @@ def load_bandai(path: str | os.PathLike | None = None, report: SkipReport | None
         files = files[:limit]
     report = report if report is not None else SkipReport()
 
+    motion_cache = _motion_cache_dir() if cache else None
+
     def load_one(f: Path):
-        m = load_bvh(f, rig="bandai")
+        m = _load_cached(f, motion_cache)
         meta = f.with_suffix(".json")
         if meta.exists():
             ids = json.loads(meta.read_text())

@@ -22,7 +22,7 @@ import torch
 from ..body.rotations import euler_to_rotmat
 from .errors import DataError, SkipReport
 from .motion import Motion
-from .retarget import SourceMotion, retarget
+from .retarget import SourceMotion, one_thread, retarget
 
 __all__ = ["parse_bvh", "load_bvh", "load_bvh_folder"]
 
@@ -162,14 +162,14 @@ def parse_bvh(path: str | os.PathLike) -> SourceMotion:
             try:
                 n_frames = int(line.split(":", 1)[1])
             except ValueError:
-                raise DataError(file, f"line {line_no + i}: bad frame count '{line}'") from None
+                raise DataError(file, f"line {line_no + i - 1}: bad frame count '{line}'") from None
         elif low.startswith("frame time:"):
             try:
                 frame_time = float(line.split(":", 1)[1])
             except ValueError:
-                raise DataError(file, f"line {line_no + i}: bad frame time '{line}'") from None
+                raise DataError(file, f"line {line_no + i - 1}: bad frame time '{line}'") from None
         else:
-            raise DataError(file, f"line {line_no + i}: expected 'Frames:' and 'Frame Time:' after MOTION, "
+            raise DataError(file, f"line {line_no + i - 1}: expected 'Frames:' and 'Frame Time:' after MOTION, "
                                   f"got '{line[:60]}'")
     if n_frames is None or frame_time is None:
         raise DataError(file, "MOTION section lacks 'Frames:' or 'Frame Time:'", "the file may be truncated")
@@ -179,7 +179,7 @@ def parse_bvh(path: str | os.PathLike) -> SourceMotion:
         raise DataError(file, f"Frame Time is {frame_time}, expected a positive number of seconds")
 
     n_channels = sum(len(c) for c in channels)
-    data = _read_frames("\n".join(lines[i:]), line_no + i + 1, n_channels, file)
+    data = _read_frames("\n".join(lines[i:]), line_no + i, n_channels, file)
     if data.shape[0] == 0:
         raise DataError(file, f"zero frames of MOTION data (header says {n_frames})", "the file is truncated")
     if data.shape[0] != n_frames:
@@ -223,8 +223,9 @@ def load_bvh(path: str | os.PathLike, rig=None, joint_map: dict[str, str] | None
     path by the SMPL/source leg-length ratio so the SMPL body's feet move like the source's.
     Example: `m = load_bvh("dataset-2_walk_normal_001.bvh", rig="bandai"); m.poses.shape == (273, 24, 3)`.
     """
-    src = parse_bvh(path)
-    motion = retarget(src, rig=rig, joint_map=joint_map, scale=scale, to_smpl_size=to_smpl_size)
+    with one_thread():
+        src = parse_bvh(path)
+        motion = retarget(src, rig=rig, joint_map=joint_map, scale=scale, to_smpl_size=to_smpl_size)
     motion.source.update(dataset="bvh", name=Path(path).stem)
     return motion
 

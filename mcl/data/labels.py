@@ -111,11 +111,16 @@ class LabelSource:
                 keys += [rel.as_posix(), rel.with_suffix("").as_posix()]
             except ValueError:
                 pass
-        for k in keys:
+        texts: list[str] = []
+        labels: dict[str, str] = {}
+        found = False
+        for k in dict.fromkeys(keys):  # rows may name the file with or without extension: merge them all
             if k in self.table:
                 self.used.add(k)
-                return self.table[k]
-        return None
+                found = True
+                texts += [t for t in self.table[k][0] if t not in texts]
+                labels.update(self.table[k][1])
+        return (texts, labels) if found else None
 
     def apply(self, file: str | os.PathLike, motion: Motion) -> bool:
         file = Path(file)
