@@ -120,11 +120,12 @@ def window_labels(w: Motion, label_key: str) -> list[str]:
 
 
 def recognition(loaded, windows: Sequence[Motion], class_names: Sequence[str] | None = None,
-                label_key: str = "action", prompt: str = "{}", ks: Sequence[int] = (1, 5),
+                label_key: str = "action", prompt: str | Sequence[str] = "{}", ks: Sequence[int] = (1, 5),
                 report: SkipReport | None = None) -> dict:
     """Zero-shot recognition over a labelled set: each window against `prompt.format(name)` for every class.
 
-    `class_names` defaults to the distinct labels under `label_key` (sorted). Windows with no label among the classes
+    `class_names` defaults to the distinct labels under `label_key` (sorted); `prompt` is a template or one text per
+    class (see `latent.class_prompts`). Windows with no label among the classes
     are skipped and listed in `report`. Returns `top1`, `top5` (%), `n`, `classes`, `per_class` top-1 (%) and the
     `confusion` matrix (rows = true first label). Example: `recognition(run, ws, label_key="content")["top1"]`.
     """
@@ -157,7 +158,8 @@ def recognition(loaded, windows: Sequence[Motion], class_names: Sequence[str] | 
         sel = [i for i, lab in enumerate(labels) if c in lab]
         if sel:
             per_class[n] = 100.0 * float(np.mean([pred[i] in labels[i] for i in sel]))
-    out.update(n=len(keep), skipped=len(report), classes=names, per_class=per_class, prompt=prompt,
+    out.update(n=len(keep), skipped=len(report), classes=names, per_class=per_class,
+               prompts=latent.class_prompts(names, prompt),
                confusion=metrics.confusion_matrix(pred, true, len(names)).tolist())
     return out
 
@@ -244,7 +246,7 @@ def text_to_motion_match(loaded, clips: Sequence[Motion], texts: Sequence[str] |
 
 
 def edit_score(loaded, windows: Sequence[Motion], minus: str, plus: str, class_names: Sequence[str], target: str,
-               prompt: str = "{}", scale: float = 1.0) -> dict:
+               prompt: str | Sequence[str] = "{}", scale: float = 1.0) -> dict:
     """How often an edit `window + scale · (plus − minus)` is recognised as `target` among `class_names`.
 
     Each edited latent is decoded to a motion and that motion re-encoded before classification, so the score is

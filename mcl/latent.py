@@ -265,12 +265,22 @@ def class_scores(z_items: torch.Tensor, z_classes: torch.Tensor, logit_scale: fl
     return (logit_scale * zi @ zc.T).softmax(dim=-1)
 
 
-def classify(loaded, motions: Sequence[Operand], class_names: Sequence[str], prompt: str = "{}",
+def class_prompts(class_names: Sequence[str], prompt: str | Sequence[str] = "{}") -> list[str]:
+    """The text embedded for each class: `prompt.format(name)`, or `prompt` itself when it is a list (one per class)."""
+    if isinstance(prompt, str):
+        return [prompt.format(n) for n in class_names]
+    prompts = [str(p) for p in prompt]
+    if len(prompts) != len(class_names):
+        raise ValueError(f"{len(prompts)} prompts for {len(class_names)} classes: give one per class or a template")
+    return prompts
+
+
+def classify(loaded, motions: Sequence[Operand], class_names: Sequence[str], prompt: str | Sequence[str] = "{}",
              k: int = 5) -> Classification:
     """Zero-shot recognition: each motion against the embeddings of `prompt.format(name)` for every class.
 
-    `motions` may also be latents (`(N, D)` tensor) to avoid re-encoding. Example:
-    `classify(run, windows, ["walk", "run", "jump"], prompt="a person {}s", k=2).predicted`.
+    `prompt` may also be a list with one text per class. `motions` may be latents (`(N, D)` tensor) to avoid
+    re-encoding. Example: `classify(run, windows, ["walk", "run", "jump"], prompt="a person {}s", k=2).predicted`.
     """
     names = [str(n) for n in class_names]
     if not names:
@@ -278,7 +288,7 @@ def classify(loaded, motions: Sequence[Operand], class_names: Sequence[str], pro
     if len(set(names)) != len(names):
         raise ValueError("class names must be distinct")
     z = motions if isinstance(motions, torch.Tensor) else latents(loaded, list(motions))
-    prompts = [prompt.format(n) for n in names]
+    prompts = class_prompts(names, prompt)
     probs = class_scores(z, embed_texts(loaded, prompts))
     k = min(k, len(names))
     return Classification(probs, probs.topk(k, dim=-1).indices, names, prompts)
