@@ -128,6 +128,8 @@ class MannequinMesh(BodyMesh):
         weights = np.zeros((len(idx), n), np.float32)
         np.add.at(weights, (np.repeat(np.arange(len(idx)), idx.shape[1]), idx.reshape(-1)), w.reshape(-1))
         self.weights = torch.from_numpy(weights)
+        self.skin_indices = np.ascontiguousarray(idx, dtype=np.int32)  # (V, 4) for the numba renderer
+        self.skin_weights = np.ascontiguousarray(w, dtype=np.float32)  # (V, 4)
         # constant local rotations of the joints our pose does not drive: the relaxed hand mean on the fingers
         rest_local = np.broadcast_to(np.eye(3, dtype=np.float32), (n, 3, 3)).copy()
         hand_mean = np.asarray(model._calibration.hand_mean, np.float32)  # (30, 3), fingers 24..53
@@ -157,6 +159,16 @@ class MannequinMesh(BodyMesh):
             pos.append(pos[p] + rot[p] @ self.offsets[j])
             rot.append(rot[p] @ local[:, j])
         return torch.stack(rot, 1), torch.stack(pos, 1)
+
+    def skinning_transforms(self, poses: torch.Tensor, trans: torch.Tensor) -> torch.Tensor:
+        """`(N, J, 3, 4)` per-joint skinning matrices [R | p − R·b] (b: bind position) for `(N, 24, 3)` poses.
+
+        v = Σ_k w_k (R_k (v̄ − b_k) + p_k) = Σ_k w_k [R_k | p_k − R_k b_k] · [v̄; 1]. The renderer applies these with
+        the 4 strongest weights per vertex (`skin_indices`, `skin_weights`) in numba; `vertices` uses them in torch.
+        """
+        rot, pos = self.joint_transforms(poses, trans)
+        shift = pos - (rot @ self.bind[:, :, None]).squeeze(-1)
+        return torch.cat([rot, shift[..., None]], dim=-1)
 
     def vertices(self, poses, trans):
         poses, trans = _check_pose(poses, trans)

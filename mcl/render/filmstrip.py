@@ -15,7 +15,7 @@ import torch
 
 from ..body.mesh import BodyMesh, load_body_mesh
 from .camera import Camera
-from .scene import floor_mesh, render_scene
+from .scene import floor_mesh, posed_vertices, render_scene
 
 MIN_STEP = 0.55  # metres between consecutive poses on the image's horizontal axis (spread added when shorter)
 PIXELS_PER_METRE = 160
@@ -48,8 +48,7 @@ def filmstrip(motion, n: int = 8, path: str | os.PathLike | None = None, mesh: B
     yaw = _side_yaw(motion.trans)
     cam = Camera(yaw=yaw, elevation=elevation, ortho=True)
     right = cam.rotation()[0]
-    with torch.no_grad():
-        verts = mesh.vertices(torch.from_numpy(motion.poses[idx]), torch.from_numpy(motion.trans[idx])).numpy()
+    verts = posed_vertices(mesh, torch.from_numpy(motion.poses[idx]), torch.from_numpy(motion.trans[idx]))
     # spread along the image's horizontal axis where the path itself does not separate the poses
     along = motion.trans[idx] @ right
     offsets = np.zeros((n, 3), np.float32)

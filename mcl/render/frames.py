@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 from ..body.mesh import BodyMesh, load_body_mesh
 from .camera import TRAINING_CAMERA, Camera
 from .raster import WOOD, rasterize, vertex_colors
+from .scene import posed_vertices
 
 RENDER_VERSION = 1  # bump when shading or geometry code changes what an image looks like
 SUPERSAMPLE = 2
@@ -45,10 +46,9 @@ def render_frames(poses, mesh: BodyMesh | None = None, camera: Camera | None = N
     light = camera.light_direction()
     for s in range(0, poses.shape[0], _BATCH):
         p = poses[s:s + _BATCH]
-        with torch.no_grad():
-            verts = mesh.vertices(p, torch.zeros(p.shape[0], 3))
+        verts = posed_vertices(mesh, p, torch.zeros(p.shape[0], 3))
         colors = vertex_colors(verts, mesh.faces, light, color)
-        xyz = camera.project(verts.numpy(), np.zeros((p.shape[0], 3), np.float32))
+        xyz = camera.project(verts, np.zeros((p.shape[0], 3), np.float32))
         out[s:s + len(p)] = rasterize(xyz, mesh.faces, colors, camera.width, camera.height, supersample=supersample)
     return out
 

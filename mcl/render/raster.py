@@ -47,6 +47,30 @@ def _shade_batch(verts, faces, light, base, ambient, diffuse, out):
         _shade_frame(verts[n], faces, light, base[n], ambient, diffuse, out[n])
 
 
+@numba.njit(cache=True, parallel=True, nogil=True, fastmath=True)
+def _skin_batch(template, indices, weights, transforms, out):
+    for n in numba.prange(transforms.shape[0]):
+        m = transforms[n]
+        for v in range(template.shape[0]):
+            x, y, z = template[v, 0], template[v, 1], template[v, 2]
+            for i in range(3):
+                acc = np.float32(0.0)
+                for k in range(indices.shape[1]):
+                    j = indices[v, k]
+                    acc += weights[v, k] * (m[j, i, 0] * x + m[j, i, 1] * y + m[j, i, 2] * z + m[j, i, 3])
+                out[n, v, i] = acc
+
+
+def skin(template: np.ndarray, indices: np.ndarray, weights: np.ndarray, transforms: np.ndarray) -> np.ndarray:
+    """Linear blend skinning for rendering (numba, no gradients): `template (V, 3)`, `indices`/`weights (V, K)`,
+    per-joint `transforms (N, J, 3, 4)` → `(N, V, 3)` float32. Example: see `MannequinMesh.skinning_transforms`.
+    """
+    out = np.empty((transforms.shape[0], template.shape[0], 3), np.float32)
+    _skin_batch(np.ascontiguousarray(template, dtype=np.float32), indices, weights,
+                np.ascontiguousarray(transforms, dtype=np.float32), out)
+    return out
+
+
 def vertex_colors(vertices, faces: np.ndarray, light: np.ndarray, color=WOOD, ambient: float = AMBIENT,
                   diffuse: float = DIFFUSE) -> np.ndarray:
     """Lambert + ambient per vertex (smooth vertex normals): `(N, V, 3)` positions → `(N, V, 3)` float32 RGB in [0, 1].

@@ -7,20 +7,29 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..body.mesh import BodyMesh
+from ..body.mesh import BodyMesh, MannequinMesh
 from .camera import Camera
-from .raster import rasterize, vertex_colors
+from .raster import rasterize, skin, vertex_colors
 
 FLOOR_COLORS = ((0.90, 0.90, 0.90), (0.78, 0.78, 0.78))
+
+
+def posed_vertices(mesh: BodyMesh, poses: torch.Tensor, trans: torch.Tensor) -> np.ndarray:
+    """`(N, V, 3)` float32 numpy vertices for rendering: the numba skinning path when the mesh offers it (the
+    mannequin), else `mesh.vertices` (SMPL, simplified meshes). Both give the same vertices to float precision."""
+    with torch.no_grad():
+        if isinstance(mesh, MannequinMesh):
+            transforms = mesh.skinning_transforms(poses, trans).numpy()
+            return skin(mesh.template.numpy(), mesh.skin_indices, mesh.skin_weights, transforms)
+        return mesh.vertices(poses, trans).numpy()
 
 
 def world_vertices(motion, mesh: BodyMesh, batch: int = 64) -> np.ndarray:
     """`(T, V, 3)` float32 world-space vertices of a `Motion` (root translation kept)."""
     out = []
-    with torch.no_grad():
-        for s in range(0, motion.num_frames, batch):
-            out.append(mesh.vertices(torch.from_numpy(motion.poses[s:s + batch]),
-                                     torch.from_numpy(motion.trans[s:s + batch])).numpy())
+    for s in range(0, motion.num_frames, batch):
+        out.append(posed_vertices(mesh, torch.from_numpy(motion.poses[s:s + batch]),
+                                  torch.from_numpy(motion.trans[s:s + batch])))
     return np.concatenate(out) if out else np.zeros((0, mesh.num_vertices, 3), np.float32)
 
 
