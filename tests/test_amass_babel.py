@@ -7,7 +7,13 @@ import torch
 
 from mcl.body import JOINT_INDEX as J, joints_from_rotvec, load_skeleton
 from mcl.data import DataError, SkipReport, make_windows
+from mcl.data import amass
 from mcl.data.amass import babel_action_classes, load_amass_babel, load_amass_folder, load_amass_npz
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("MCL_CACHE", str(tmp_path / "cache"))
 
 
 def write_npz(path, frames=240, fps=60.0, **override):
@@ -136,3 +142,27 @@ def test_babel60_classes():
     assert len(classes) == 60 and len(set(classes)) == 60
     assert classes[:4] == ["walk", "stand", "hand movements", "turn"]
     assert classes[59] == "grab person / body part"
+
+
+def test_parsed_clips_are_cached_under_a_key_of_their_inputs(amass_babel, monkeypatch, tmp_path):
+    root, babel = amass_babel
+    first_report = SkipReport()
+    first = load_amass_babel(root, babel, "train", report=first_report, progress=False, fps=30)
+    assert [m.fps for m in first] == [30.0, 30.0] and first[0].num_frames == 120  # resampled while loading
+    assert list((tmp_path / "cache" / "motions").glob("amass-babel-train-*.json"))
+
+    def no_parsing(path):
+        raise AssertionError("should have come from the cache")
+    monkeypatch.setattr(amass, "load_amass_npz", no_parsing)
+    report = SkipReport()
+    again = load_amass_babel(root, babel, "train", report=report, progress=False, fps=30)
+    assert report.skipped == first_report.skipped  # the skip report comes back too
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a.poses, b.poses)
+        np.testing.assert_array_equal(a.trans, b.trans)
+        assert (a.texts, a.labels, a.segments, a.fps) == (b.texts, b.labels, b.segments, b.fps)
+    with pytest.raises(AssertionError, match="from the cache"):  # another fps is another key
+        load_amass_babel(root, babel, "train", progress=False, fps=20)
+    write_npz(root / "CMU" / "01" / "01_01_poses.npz", frames=300)  # a changed input file: rebuilt
+    with pytest.raises(AssertionError, match="from the cache"):
+        load_amass_babel(root, babel, "train", progress=False, fps=30)

@@ -47,6 +47,7 @@ def test_load_builtin_sources():
 
 
 def test_amass_spec(tmp_path, monkeypatch):
+    monkeypatch.setenv("MCL_CACHE", str(tmp_path / "cache"))
     root = tmp_path / "AMASS"
     (root / "CMU" / "01").mkdir(parents=True)
     poses = np.zeros((90, 156), np.float32)
@@ -62,6 +63,7 @@ def test_amass_spec(tmp_path, monkeypatch):
     ms = load(f"amass:{root}?babel={babel}&split=val", report=report, progress=False)
     assert len(ms) == 1 and ms[0].texts == ["stand still"] and len(report) == 1
     assert len(load(f"amass:{root}", progress=False)) == 1  # no BABEL: unlabelled files
+    assert load(f"amass:{root}?fps=10&cache=0", progress=False)[0].num_frames == 30
     monkeypatch.setenv("MCL_AMASS_DIR", str(root))
     monkeypatch.setenv("MCL_BABEL_DIR", str(babel))
     assert load("amass?split=val", progress=False)[0].labels["actions"] == ["stand"]

@@ -179,62 +179,84 @@ def babel_segments(ann: dict, duration: float) -> tuple[list[Segment], list[str]
 
 
 def load_amass_babel(amass_root: str | os.PathLike, babel_dir: str | os.PathLike, split: str = "train",
-                     report: SkipReport | None = None, progress: bool = True) -> list[Motion]:
-    """The AMASS sequences of one BABEL split, with BABEL's labels as segments and texts, at native frame rates.
+                     report: SkipReport | None = None, progress: bool = True, fps: float | None = None,
+                     cache: bool = True) -> list[Motion]:
+    """The AMASS sequences of one BABEL split, with BABEL's labels as segments and texts.
 
-    A BABEL entry whose AMASS file is missing or unreadable is counted in `report` and left out.
-    Example: `ms = load_amass_babel("~/data/AMASS", "~/data/babel_v1.0_release", "val", report=r)`;
+    Clips keep their mocap frame rate unless `fps` is given (e.g. 30: resampled as they load, so all of AMASS fits in
+    memory). A BABEL entry whose AMASS file is missing or unreadable is counted in `report` and left out. The parsed
+    clips are cached on disk (`mcl.data.cache`) under a key of the BABEL file, the AMASS files' sizes and times, `fps`
+    and the skeleton; `cache=False` always re-reads.
+    Example: `ms = load_amass_babel("~/data/AMASS", "~/data/babel_v1.0_release", "val", report=r, fps=30)`;
     `make_windows(ms)` → 60-frame windows at 30 fps whose texts are their BABEL labels joined by " and ".
     """
-    report = report if report is not None else SkipReport()
+    from .cache import cache_key, cached_motions, file_stamp
+
+    babel_file = Path(babel_dir).expanduser() / f"{split}.json"
     babel = read_babel(Path(babel_dir).expanduser(), split)
     index = AmassIndex(Path(amass_root).expanduser())
-    from tqdm.auto import tqdm
-
-    out = []
-    for sid, ann in tqdm(babel.items(), desc=f"AMASS+BABEL {split}", disable=not progress):
+    entries = []  # (sid, annotation, AMASS file or None)
+    for sid, ann in babel.items():
         feat_p = ann.get("feat_p") if isinstance(ann, dict) else None
-        if not feat_p:
-            report.add(f"babel {split}/{sid}", "BABEL entry has no feat_p")
-            continue
-        path = index.find(feat_p)
-        if path is None:
-            report.add(f"babel {split}/{sid} ({feat_p})", f"AMASS file not found under {index.root}")
-            continue
-        try:
-            m = load_amass_npz(path)
-        except DataError as e:
-            report.add(f"babel {split}/{sid} ({feat_p})", f"unreadable AMASS file: {e.problem}")
-            continue
-        segs, seq_texts, seq_actions = babel_segments(ann, m.duration)
-        m.segments = segs
-        m.texts = [" and ".join(seq_texts)] if seq_texts else []
-        m.labels = {"actions": seq_actions, "babel_sid": str(sid), "split": split}
-        m.source.update(babel_sid=str(sid), babel_feat_p=feat_p, babel_dur=ann.get("dur"),
-                        babel_labels="frame_ann" if ann.get("frame_ann") else "seq_ann")
-        out.append(m)
-    return out
+        entries.append((str(sid), ann, index.find(feat_p) if feat_p else None))
+    key = cache_key(kind="amass-babel", babel=file_stamp(babel_file), split=split, fps=fps,
+                    skeleton=load_skeleton().source, files=[file_stamp(p) if p else None for _, _, p in entries])
+
+    def build(rep: SkipReport) -> list[Motion]:
+        from tqdm.auto import tqdm
+
+        out = []
+        for sid, ann, path in tqdm(entries, desc=f"AMASS+BABEL {split}", disable=not progress):
+            feat_p = ann.get("feat_p") if isinstance(ann, dict) else None
+            if not feat_p:
+                rep.add(f"babel {split}/{sid}", "BABEL entry has no feat_p")
+                continue
+            if path is None:
+                rep.add(f"babel {split}/{sid} ({feat_p})", f"AMASS file not found under {index.root}")
+                continue
+            try:
+                m = load_amass_npz(path)
+            except DataError as e:
+                rep.add(f"babel {split}/{sid} ({feat_p})", f"unreadable AMASS file: {e.problem}")
+                continue
+            segs, seq_texts, seq_actions = babel_segments(ann, m.duration)
+            m.segments = segs
+            m.texts = [" and ".join(seq_texts)] if seq_texts else []
+            m.labels = {"actions": seq_actions, "babel_sid": sid, "split": split}
+            m.source.update(babel_sid=sid, babel_feat_p=feat_p, babel_dur=ann.get("dur"),
+                            babel_labels="frame_ann" if ann.get("frame_ann") else "seq_ann")
+            out.append(m.resample(fps) if fps else m)
+        return out
+
+    return cached_motions(f"amass-babel-{split}", key, build, report, enabled=cache)
 
 
-def load_amass_folder(amass_root: str | os.PathLike, report: SkipReport | None = None,
-                      progress: bool = True) -> list[Motion]:
+def load_amass_folder(amass_root: str | os.PathLike, report: SkipReport | None = None, progress: bool = True,
+                      fps: float | None = None, cache: bool = True) -> list[Motion]:
     """Every AMASS motion file under a folder, without labels (for reconstruction or unlabelled analysis).
 
     Body-shape files (`shape.npz`) are not motions and are passed over; unreadable files are counted in `report`.
-    Example: `load_amass_folder("~/data/AMASS/CMU")`.
+    `fps` and `cache` as for `load_amass_babel`. Example: `load_amass_folder("~/data/AMASS/CMU", fps=30)`.
     """
-    report = report if report is not None else SkipReport()
+    from .cache import cache_key, cached_motions, file_stamp
+
     root = Path(amass_root).expanduser()
     if not root.is_dir():
         raise DataError(root, "AMASS folder not found", "pass the folder holding AMASS's dataset folders")
-    from tqdm.auto import tqdm
+    files = [p for p in sorted(root.rglob("*.npz")) if not p.name.endswith("shape.npz")]
+    key = cache_key(kind="amass", fps=fps, skeleton=load_skeleton().source, files=[file_stamp(p) for p in files])
 
-    out = []
-    for p in tqdm(sorted(root.rglob("*.npz")), desc="AMASS", disable=not progress):
-        if p.name.endswith("shape.npz"):
-            continue
-        try:
-            out.append(load_amass_npz(p))
-        except DataError as e:
-            report.add(str(p), e.problem)
-    return out
+    def build(rep: SkipReport) -> list[Motion]:
+        from tqdm.auto import tqdm
+
+        out = []
+        for p in tqdm(files, desc="AMASS", disable=not progress):
+            try:
+                m = load_amass_npz(p)
+            except DataError as e:
+                rep.add(str(p), e.problem)
+                continue
+            out.append(m.resample(fps) if fps else m)
+        return out
+
+    return cached_motions("amass", key, build, report, enabled=cache)

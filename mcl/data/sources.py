@@ -7,8 +7,10 @@ A spec is `SOURCE[:PATH][?KEY=VALUE&KEY=VALUE]`:
     synthetic?n=16&frames=240&seed=0          SYNTHETIC swings, for tests only (never training or demo data)
     bandai  |  bandai:PATH?limit=100&contents=walk,run&styles=elderly
                                               Bandai-Namco ds-2 (the shared archive by default, or PATH)
-    amass:AMASS_ROOT?babel=BABEL_DIR&split=val
-                                              AMASS with BABEL labels (without babel=: unlabelled AMASS files)
+    amass:AMASS_ROOT?babel=BABEL_DIR&split=val&fps=30
+                                              AMASS with BABEL labels (without babel=: unlabelled AMASS files);
+                                              fps=30 resamples while loading (all of AMASS at 120 fps is GBs),
+                                              cache=0 skips the on-disk cache of parsed clips
     bvh:FOLDER?labels=PATTERN_OR_CSV&rig=bandai|cmu|mixamo|MAP.json
     asf:FOLDER?labels=PATTERN_OR_CSV&rig=cmu&fps=120
                                               ASF/AMC folders (CMU: 120 fps)
@@ -105,12 +107,18 @@ def _load_amass(spec: DataSpec, report: SkipReport, progress: bool) -> list[Moti
         raise DataError(f"data spec '{spec}'", "no AMASS folder given",
                         "write amass:AMASS_ROOT?babel=BABEL_DIR&split=train (or set MCL_AMASS_DIR)")
     babel = spec.options.get("babel") or os.environ.get("MCL_BABEL_DIR")
+    fps = spec.options.get("fps")
+    try:
+        kw = {"fps": float(fps) if fps else None, "cache": spec.options.get("cache", "1") not in ("0", "no", "false")}
+    except ValueError:
+        raise DataError(f"data spec '{spec}'", f"option fps={fps!r} is not a number") from None
     if babel:
-        return load_amass_babel(root, babel, spec.options.get("split", "train"), report=report, progress=progress)
+        return load_amass_babel(root, babel, spec.options.get("split", "train"), report=report, progress=progress,
+                                **kw)
     if "split" in spec.options:
         raise DataError(f"data spec '{spec}'", "split= needs BABEL labels",
                         "add babel=BABEL_DIR (or set MCL_BABEL_DIR)")
-    return load_amass_folder(root, report=report, progress=progress)
+    return load_amass_folder(root, report=report, progress=progress, **kw)
 
 
 def _load_bvh(spec: DataSpec, report: SkipReport, progress: bool) -> list[Motion]:
@@ -180,7 +188,8 @@ SOURCES: dict[str, _Source] = {
                       "bandai[:PATH][?limit=N&contents=walk,run&styles=elderly]", ("limit", "contents", "styles"),
                       "optional", _load_bandai, _bandai_status),
     "amass": _Source("AMASS SMPL-H mocap with BABEL action labels (the paper's training data)",
-                     "amass:AMASS_ROOT[?babel=BABEL_DIR&split=train|val]", ("babel", "split"), "optional",
+                     "amass:AMASS_ROOT[?babel=BABEL_DIR&split=train|val&fps=30&cache=0]",
+                     ("babel", "split", "fps", "cache"), "optional",
                      _load_amass, _amass_status),
     "bvh": _Source("a folder of BVH files, labels from file names or a CSV",
                    "bvh:FOLDER[?labels=PATTERN_OR_CSV&rig=bandai|cmu|mixamo|MAP.json]", ("labels", "rig"),
