@@ -28,7 +28,7 @@ def motion_cache_dir() -> Path:
 
 
 def cache_key(**parts) -> str:
-    """A short hash of JSON-able `parts`. Example: `cache_key(split="val", fps=30.0)` → `'3f1c…'` (16 hex digits)."""
+    """A short hash (16 hex digits) of JSON-able `parts`. Example: `cache_key(split="val", fps=30.0)`."""
     text = json.dumps(dict(parts, format=FORMAT_VERSION), sort_keys=True, default=str)
     return hashlib.sha1(text.encode()).hexdigest()[:16]
 
