@@ -36,7 +36,7 @@ def _extrinsic(order: str, angles_deg: np.ndarray) -> np.ndarray:
 
     `angles_deg (..., len(order))` in the listed order. Equivalent to intrinsic Euler in the reversed order.
     """
-    a = torch.as_tensor(np.ascontiguousarray(angles_deg[..., ::-1]), dtype=torch.float64)
+    a = torch.tensor(np.array(angles_deg, dtype=np.float64)[..., ::-1].copy())
     return euler_to_rotmat(order[::-1], a).numpy()
 
 

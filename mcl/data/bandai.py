@@ -17,10 +17,10 @@ import os
 import tarfile
 from pathlib import Path
 
-import numpy as np
 
 from .bvh import load_bvh
 from .errors import DataError, SkipReport
+from .cache import cache_key, cached_motions, file_stamp
 from .labels import bandai_captions, load_folder
 from .motion import Motion
 
@@ -79,35 +79,18 @@ def extract_bandai(archive: str | os.PathLike, cache: str | os.PathLike | None =
     return target
 
 
-def _motion_cache_dir() -> Path:
-    """Cache folder for retargeted clips, keyed by what they depend on: parser/retarget code, rig, SMPL skeleton."""
+def _code_key() -> str:
+    """What a retargeted clip depends on besides its file: the parser/retarget code, the rig table, the skeleton."""
     from ..body.skeleton import load_skeleton
 
     here = Path(__file__).parent
     h = hashlib.sha1()
-    for f in (here / "bvh.py", here / "retarget.py", here / "rigs" / "bandai.json"):
+    for f in (here / "bvh.py", here / "retarget.py", here / "labels.py", here / "rigs" / "bandai.json"):
         h.update(f.read_bytes())
     sk = load_skeleton()
     h.update(sk.source.encode())
     h.update(sk.rest.numpy().tobytes())
-    return bandai_cache_dir() / f"motions-{h.hexdigest()[:12]}"
-
-
-def _load_cached(f: Path, cache: Path | None) -> Motion:
-    """`load_bvh(f, rig="bandai")`, through the on-disk cache when one is given (plain arrays + JSON, no pickle)."""
-    if cache is None:
-        return load_bvh(f, rig="bandai")
-    st = f.stat()
-    item = cache / f"{f.stem}-{st.st_size}-{st.st_mtime_ns}.npz"
-    if item.exists():
-        with np.load(item, allow_pickle=False) as z:
-            return Motion(z["poses"], z["trans"], float(z["fps"]), source=json.loads(str(z["source"])))
-    m = load_bvh(f, rig="bandai")
-    cache.mkdir(parents=True, exist_ok=True)
-    tmp = item.with_suffix(".tmp.npz")
-    np.savez(tmp, poses=m.poses, trans=m.trans, fps=np.float64(m.fps), source=json.dumps(m.source))
-    os.replace(tmp, item)  # atomic: a half-written file is never read
-    return m
+    return h.hexdigest()[:16]
 
 
 def _data_root(path: Path) -> Path:
@@ -133,8 +116,8 @@ def load_bandai(path: str | os.PathLike | None = None, report: SkipReport | None
     `path`: the extracted folder or the `.tar.xz` (extracted once into `bandai_cache_dir()`); None =
     `default_bandai_path()`. `contents` / `styles` filter by name (see `CONTENTS`, `STYLES`); `limit` keeps the
     first n matching files (sorted by name). A file whose name disagrees with its JSON is skipped and reported.
-    `cache`: keep each retargeted clip in `bandai_cache_dir()/motions-<key>/` (key: the code and rig table that
-    make it, the SMPL skeleton; file name: the BVH's size and mtime), so a second load reads arrays, not BVH.
+    `cache`: keep the result in the motion cache (`mcl.data.cache`), keyed by the selected files (path, size,
+    mtime), the parser/retarget code, the rig table and the SMPL skeleton, so a second load reads one file.
     Example: `ms = load_bandai(limit=3); ms[0].labels, ms[0].texts[:2]`.
     """
     path = Path(path).expanduser() if path is not None else default_bandai_path()
@@ -151,33 +134,38 @@ def load_bandai(path: str | os.PathLike | None = None, report: SkipReport | None
     content_names = _label_list(root / "cfg" / "content_label.txt") or list(CONTENTS)
     style_names = _label_list(root / "cfg" / "style_label.txt") or list(STYLES)
 
+    report = report if report is not None else SkipReport()
     files = []
     for f in sorted((root / "data").glob("*.bvh")):
         parts = f.stem.split("_")
         if len(parts) == 4 and (contents is None or parts[1] in contents) and (styles is None or parts[2] in styles):
             files.append(f)
-        elif len(parts) != 4 and report is not None:
+        elif len(parts) != 4:
             report.add(f, f"file name does not match '{PATTERN}'")
     if limit is not None:
         files = files[:limit]
-    report = report if report is not None else SkipReport()
 
-    motion_cache = _motion_cache_dir() if cache else None
-
-    def load_one(f: Path):
-        m = _load_cached(f, motion_cache)
+    def load_one(f: Path) -> Motion:
+        m = load_bvh(f, rig="bandai")
         meta = f.with_suffix(".json")
         if meta.exists():
-            ids = json.loads(meta.read_text())
-            named = (content_names[ids["content"]], style_names[ids["style"]])
+            try:
+                ids = json.loads(meta.read_text())
+                named = (content_names[ids["content"]], style_names[ids["style"]])
+            except (ValueError, KeyError, IndexError, TypeError) as e:
+                raise DataError(meta, f"unreadable labels ({e!r})", 'expected {"content": i, "style": j}') from None
             if named != (f.stem.split("_")[1], f.stem.split("_")[2]):
                 raise DataError(meta, f"labels {named} disagree with the file name", "the file may be misnamed")
             m.labels.update(content_id=int(ids["content"]), style_id=int(ids["style"]))
         m.source.update(dataset="bandai-namco-ds2", license="CC BY-NC 4.0")
         return m
 
-    motions = load_folder(files, load_one, labels=PATTERN, report=report, what="Bandai-Namco ds-2 clips",
-                          folder=root / "data")
-    for m in motions:
-        m.texts = bandai_captions(m.labels["content"], m.labels["style"]) + m.texts
-    return motions
+    def build(rep: SkipReport) -> list[Motion]:
+        motions = load_folder(files, load_one, labels=PATTERN, report=rep, what="Bandai-Namco ds-2 clips",
+                              folder=root / "data")
+        for m in motions:
+            m.texts = bandai_captions(m.labels["content"], m.labels["style"]) + m.texts
+        return motions
+
+    key = cache_key(files=[file_stamp(f) for f in files], code=_code_key())
+    return cached_motions("bandai-ds2", key, build, report, enabled=cache)
