@@ -32,17 +32,22 @@ def split_motions(motions: list[Motion], how: str = "auto", fraction: float = 0.
                   report: SkipReport | None = None) -> tuple[list[Motion], list[Motion], str]:
     """Deterministic train/validation split → `(train, val, description)`.
 
-    `time`: the last `fraction` of every clip (at least one window) is held out, so every action stays in training
-    and validation measures generalisation to unseen frames of known actions (the only meaningful choice with the
-    15 DeepMimic clips, one per action). Clips too short to lose a window stay whole in train (noted in `report`).
     `clip`: whole clips whose name hashes below `fraction` are held out (large corpora such as AMASS).
-    `auto`: `clip` when there are ≥ 50 clips, else `time`. `none`: no validation.
+    `time`: the last `fraction` of every clip (at least one window) is held out; clips too short to give a window
+    to each side stay whole in train (noted in `report`).
+    `mirror`: train on every clip, validate on their left–right mirror images — unseen performances of every action.
+    The right choice for DeepMimic: one clip per action (a clip split would remove actions) and most clips are
+    shorter than two windows (a time split would leave almost nothing to validate on).
+    `auto`: `clip` with ≥ 50 clips, else `mirror`. `none`: no validation.
     Example: `train, val, how = split_motions(motions, "time", 0.2)`.
     """
     if how == "auto":
-        how = "clip" if len(motions) >= 50 else "time"
+        how = "clip" if len(motions) >= 50 else "mirror"
     if how == "none" or fraction <= 0:
         return list(motions), [], "none"
+    if how == "mirror":
+        return list(motions), [mirror_motion(m) for m in motions], \
+            f"mirror: validation on the left-right mirror images of all {len(motions)} clips"
     train, val = [], []
     if how == "clip":
         for m in motions:
@@ -51,7 +56,7 @@ def split_motions(motions: list[Motion], how: str = "auto", fraction: float = 0.
             val.append(train.pop(min(range(len(train)), key=lambda i: _hash01(train[i].name))))
         return train, val, f"clip: {len(val)} of {len(motions)} clips held out by name hash"
     if how != "time":
-        raise ValueError(f"val_split={how!r}: expected 'auto', 'time', 'clip' or 'none'")
+        raise ValueError(f"val_split={how!r}: expected 'auto', 'time', 'clip', 'mirror' or 'none'")
     for m in motions:
         n_val = max(window, int(round(fraction * m.num_frames)))
         if m.num_frames - n_val < window:
@@ -63,6 +68,45 @@ def split_motions(motions: list[Motion], how: str = "auto", fraction: float = 0.
         train.append(m.slice(0, cut))
         val.append(m.slice(cut, m.num_frames))
     return train, val, f"time: last {fraction:.0%} (≥ {window} frames) of {len(val)} of {len(motions)} clips held out"
+
+
+# --- short clips and mirrored copies ----------------------------------------------------------------------------
+def fit_to_window(m: Motion, length: int, notes: list[str] | None = None) -> Motion:
+    """A clip of at least `length` frames: looping clips (`source["loop"] == "wrap"`) are repeated cycle after cycle
+    (the root keeps advancing by one cycle's horizontal displacement); others hold their last frame. Longer clips
+    are returned unchanged. Every extension is appended to `notes`. Example: DeepMimic's 39-frame walk → 3 cycles.
+    """
+    n = m.num_frames
+    if n >= length:
+        return m
+    if m.source.get("loop") == "wrap" and n >= 3:
+        cycle = n - 1  # the last key frame repeats the first
+        step = m.trans[-1] - m.trans[0]
+        step[1] = 0.0  # vertical drift is not carried from cycle to cycle
+        reps = -(-(length - 1) // cycle)
+        poses = np.concatenate([m.poses[:cycle]] * reps + [m.poses[:1]])
+        trans = np.concatenate([m.trans[:cycle] + k * step for k in range(reps)] + [m.trans[:1] + reps * step])
+        how = f"looped {reps}× ({n} → {len(poses)} frames)"
+    else:
+        pad = length - n
+        poses = np.concatenate([m.poses, np.repeat(m.poses[-1:], pad, 0)])
+        trans = np.concatenate([m.trans, np.repeat(m.trans[-1:], pad, 0)])
+        how = f"held the last frame for {pad} frames ({n} → {length})"
+    if notes is not None:
+        notes.append(f"{m.name}: {how}")
+    return m.replace(poses=poses, trans=trans, source=dict(m.source, extended=how))
+
+
+def mirror_motion(m: Motion) -> Motion:
+    """The left–right mirror image (reflection x → −x; the body faces +z): a new performance of the same action.
+
+    A local rotation ω of joint j becomes (ωx, −ωy, −ωz) on its mirror partner; the pelvis path is reflected.
+    Example: `mirror_motion(mirror_motion(m))` equals `m` (up to float error).
+    """
+    from .body.skeleton import MIRROR
+    poses = m.poses[:, list(MIRROR)] * np.array([1.0, -1.0, -1.0], np.float32)
+    trans = m.trans * np.array([-1.0, 1.0, 1.0], np.float32)
+    return m.replace(poses=poses, trans=trans, source=dict(m.source, name=f"{m.name} (mirrored)", mirrored=True))
 
 
 # --- window captions -------------------------------------------------------------------------------------------
@@ -122,16 +166,19 @@ class WindowSet:
 
     @classmethod
     def build(cls, motions: list[Motion], text_ids: dict[str, int], window: int = 60, chunk: int = 100,
-              fixed: bool = False, report: SkipReport | None = None, desc: str = "chunks") -> "WindowSet":
+              fixed: bool = False, report: SkipReport | None = None, desc: str = "chunks",
+              notes: list[str] | None = None) -> "WindowSet":
         """Cut `motions` (already at the training fps) into chunks; `text_ids` grows with every new caption.
 
         `fixed=True` (and validation) uses non-overlapping `window`-frame windows, i.e. chunk = window.
-        A clip shorter than a chunk but at least a window long becomes one chunk of its own length.
+        A clip shorter than a chunk but at least a window long becomes one chunk of its own length; a clip shorter
+        than a window is extended first (`fit_to_window`: looped when it loops, else its last frame held).
         """
         report = report if report is not None else SkipReport()
         length = window if fixed else chunk
         pieces: list[Motion] = []
         for m in motions:
+            m = fit_to_window(m, window, notes)
             if not fixed and window <= m.num_frames < chunk:
                 pieces.append(m)
             else:

@@ -38,7 +38,7 @@ class LossConfig:
     """Loss weights (paper defaults) and the alignment form for the text/image terms.
 
     `alignment="cosine"`: 1 − cos(z, e), the paper. `"infonce"`: symmetric InfoNCE over the batch with `temperature`;
-    windows that share a text are treated as positives of each other (multi-positive targets, see `mcl.losses`).
+    windows that share a text are masked out of each other's negatives (see `mcl.losses.infonce_alignment`).
     Example: `LossConfig(w_image=0.0, alignment="infonce")`.
     """
     w_rc: float = 100.0      # MSE of rot6d + translation
@@ -61,8 +61,9 @@ class TrainConfig:
     Data: `data` is a source spec (`deepmimic`, `synthetic`, `amass:...`); motions are resampled to `fps`, cut into
     `chunk_frames`-frame non-overlapping chunks and each epoch a random `window_frames` window of every chunk is used
     (the paper); `fixed_windows=True` uses fixed non-overlapping windows instead. Validation: `val_split="time"` holds
-    out the last `val_fraction` of every clip (keeps every action in train; right for few clips like DeepMimic),
-    `"clip"` holds out whole clips chosen by a hash of their names, `"auto"` picks `clip` when there are ≥ 50 clips.
+    out the last `val_fraction` of every clip, `"clip"` holds out whole clips chosen by a hash of their names,
+    `"mirror"` validates on the left-right mirror images of all clips (DeepMimic: one short clip per action),
+    `"auto"` picks `clip` when there are ≥ 50 clips, else `mirror` (see `mcl.batches.split_motions`).
     Example: `TrainConfig(data="deepmimic", space="minilm", model=ModelConfig(n_layers=4, d_model=256))`.
     """
     preset: str = "paper"
@@ -95,8 +96,8 @@ class TrainConfig:
             self.model = ModelConfig(**self.model)
         if isinstance(self.loss, dict):
             self.loss = LossConfig(**self.loss)
-        if self.val_split not in ("auto", "time", "clip", "none"):
-            raise ValueError(f"val_split={self.val_split!r}: expected 'auto', 'time', 'clip' or 'none'")
+        if self.val_split not in ("auto", "time", "clip", "mirror", "none"):
+            raise ValueError(f"val_split={self.val_split!r}: expected 'auto', 'time', 'clip', 'mirror' or 'none'")
         if self.chunk_frames < self.window_frames:
             raise ValueError(f"chunk_frames={self.chunk_frames} < window_frames={self.window_frames}")
 

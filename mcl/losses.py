@@ -5,8 +5,8 @@
 `x` is the `(B, 25, 6, T)` pose tensor (24 rot6d rows + the translation row). As in the official code the velocity
 term is taken over the whole tensor (rot6d and translation). The body term uses SMPL-24 joint positions from forward
 kinematics (the paper uses SMPL vertices; joints need no SMPL files). Alignment is the paper's 1 − cos, or a
-symmetric InfoNCE in which windows that share the same text (or image) index count as positives of each other,
-so duplicated captions are not pushed apart.
+symmetric InfoNCE in which windows that share the same text (or image) index are masked out of each other's
+negatives (their embeddings are identical, so they could never be told apart).
 """
 from __future__ import annotations
 
@@ -53,18 +53,19 @@ def cosine_alignment(z: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
 
 
 def infonce_alignment(z: torch.Tensor, e: torch.Tensor, ids: torch.Tensor, temperature: float = 0.07) -> torch.Tensor:
-    """Symmetric InfoNCE between motions `z (B, D)` and embeddings `e (B, D)`.
+    """Symmetric InfoNCE between motions `z (B, D)` and embeddings `e (B, D)` (row i's positive is column i).
 
-    `ids (B,)` says which rows carry the same text/image: every pair with equal ids is a positive (soft target
-    spread evenly over them), so two windows captioned "walk" are not treated as negatives of each other.
-    Example: `infonce_alignment(z, e, torch.arange(len(z)))` is standard CLIP-style InfoNCE.
+    `ids (B,)` says which rows carry the same text/image. Those share one embedding, so as negatives they would be
+    exact ties that no model can separate (a floor of log k on the loss); they are masked out of each other's
+    denominators instead. With unique ids this is standard CLIP-style InfoNCE.
+    Example: `infonce_alignment(z, e, torch.arange(len(z)))`.
     """
     logits = F.normalize(z, dim=-1) @ F.normalize(e, dim=-1).T / temperature   # (B, B)
-    pos = (ids[:, None] == ids[None, :]).float()
-    target = pos / pos.sum(dim=1, keepdim=True)
-    loss_m = -(target * F.log_softmax(logits, dim=1)).sum(1).mean()
-    loss_e = -(target * F.log_softmax(logits.T, dim=1)).sum(1).mean()
-    return (loss_m + loss_e) / 2
+    same = ids[:, None] == ids[None, :]
+    twins = same & ~torch.eye(len(ids), dtype=torch.bool, device=ids.device)
+    logits = logits.masked_fill(twins, float("-inf"))
+    target = torch.arange(len(ids), device=ids.device)
+    return (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
 
 
 def alignment_loss(z: torch.Tensor, table: torch.Tensor, idx: torch.Tensor, cfg: LossConfig) -> torch.Tensor | None:

@@ -49,8 +49,11 @@ def load_motions(spec: str, report: SkipReport) -> list[Motion]:
     """Motions of a data spec through `mcl.data.sources.load` (`synthetic` works without it)."""
     try:
         from .data.sources import load as load_source
-    except ImportError:
-        if spec.split(":")[0] == "synthetic":
+    except ImportError:  # before the sources registry exists, the two built-in sets still work
+        if spec == "deepmimic":
+            from .data.deepmimic import load_deepmimic
+            return load_deepmimic(report=report)
+        if spec == "synthetic":
             from .data.synthetic import synthetic_dataset
             return synthetic_dataset(16, frames=240)
         raise
@@ -233,8 +236,11 @@ def train(cfg: TrainConfig | None = None, *, motions: list[Motion] | None = None
     motions = [m.resample(cfg.fps) for m in motions]
     train_m, val_m, split_desc = split_motions(motions, cfg.val_split, cfg.val_fraction, cfg.window_frames, report)
     text_ids: dict[str, int] = {}
-    train_set = WindowSet.build(train_m, text_ids, cfg.window_frames, cfg.chunk_frames, cfg.fixed_windows, report)
-    val_set = WindowSet.build(val_m, text_ids, cfg.window_frames, fixed=True, report=report, desc="val windows")
+    extended: list[str] = []
+    train_set = WindowSet.build(train_m, text_ids, cfg.window_frames, cfg.chunk_frames, cfg.fixed_windows, report,
+                                notes=extended)
+    val_set = WindowSet.build(val_m, text_ids, cfg.window_frames, fixed=True, report=report, desc="val windows",
+                              notes=extended)
     if not len(train_set):
         raise ValueError(f"no training windows from data {data_spec!r}: every clip is shorter than "
                          f"{cfg.window_frames} frames at {cfg.fps} fps\n{report.summary()}")
@@ -249,6 +255,8 @@ def train(cfg: TrainConfig | None = None, *, motions: list[Motion] | None = None
         image_table, msg = attach_images([train_set, val_set], space, cfg.cache_dir, cfg.progress and main)
         image_table = image_table.to(device) if image_table is not None else None
         notes.append(msg)
+    if extended:
+        notes.append(f"extended {len(extended)} clip(s) shorter than a window: " + "; ".join(extended))
     if len(report):
         notes.append(report.summary())
     for n in notes:

@@ -65,7 +65,7 @@ def register(sub) -> None:
     p.add_argument("--max-steps", type=int, help="stop (and checkpoint) after this many optimizer steps")
     p.add_argument("--grad-clip", type=float, help="clip the gradient norm to this value")
     p.add_argument("--device", help="auto (cuda:LOCAL_RANK when present), cpu, cuda")
-    p.add_argument("--val-split", choices=["auto", "time", "clip", "none"])
+    p.add_argument("--val-split", choices=["auto", "time", "clip", "mirror", "none"])
     p.add_argument("--val-fraction", type=float)
     p.add_argument("--fixed-windows", action="store_true", help="fixed non-overlapping windows instead of a "
                                                                 "random window per 100-frame chunk")

@@ -1,0 +1,79 @@
+"""The MotionCLIP auto-encoder built the way the official code builds it, for benchmarks and equivalence tests.
+
+Seq-first `nn.TransformerEncoder`/`nn.TransformerDecoder`, post-norm, padding masks passed on every call, the output
+zeroed where the mask is off — as `src/models/architectures/transformer.py` of GuyTevet/MotionCLIP (written here
+from its description, one query token as in `mcl.model`). Same parameters as `mcl.model.MotionCLIP`, so
+`ReferenceMotionCLIP.from_ours(model)` computes the same function with the official layout.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn as nn
+
+from mcl.config import ModelConfig
+from mcl.model import POSE_DIM, MotionCLIP
+
+
+class SeqFirstPositionalEncoding(nn.Module):
+    def __init__(self, d_model: int, dropout: float = 0.1, max_len: int = 5000):
+        super().__init__()
+        self.dropout = nn.Dropout(dropout)
+        position = torch.arange(max_len, dtype=torch.float32)[:, None]
+        div = torch.exp(torch.arange(0, d_model, 2, dtype=torch.float32) * (-math.log(10000.0) / d_model))
+        pe = torch.zeros(max_len, d_model)
+        pe[:, 0::2] = torch.sin(position * div)
+        pe[:, 1::2] = torch.cos(position * div)
+        self.register_buffer("pe", pe[:, None], persistent=False)  # (max_len, 1, d)
+
+    def forward(self, x):  # (T, B, d)
+        return self.dropout(x + self.pe[: x.shape[0]])
+
+
+class ReferenceMotionCLIP(nn.Module):
+    """`forward(x (B, 25, 6, T), mask (B, T) bool) -> (z, x_hat)` with the official seq-first layout."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        d = cfg.d_model
+        self.cfg = cfg
+        self.skelEmbedding = nn.Linear(POSE_DIM, d)
+        self.muQuery = nn.Parameter(torch.randn(1, d))
+        self.sequence_pos_encoder = SeqFirstPositionalEncoding(d, cfg.dropout)
+        enc = nn.TransformerEncoderLayer(d, cfg.n_heads, cfg.d_ff, cfg.dropout, cfg.activation)
+        self.seqTransEncoder = nn.TransformerEncoder(enc, cfg.n_layers)
+        dec = nn.TransformerDecoderLayer(d, cfg.n_heads, cfg.d_ff, cfg.dropout, cfg.activation)
+        self.seqTransDecoder = nn.TransformerDecoder(dec, cfg.n_layers)
+        self.finallayer = nn.Linear(d, POSE_DIM)
+
+    @classmethod
+    def from_ours(cls, model: MotionCLIP) -> "ReferenceMotionCLIP":
+        """The same weights in the official layout (requires latent_dim == d_model, as in the paper)."""
+        if model.cfg.latent_dim != model.cfg.d_model:
+            raise ValueError("the reference has no latent projections: use latent_dim == d_model")
+        ref = cls(model.cfg)
+        rename = {"embed": "skelEmbedding", "encoder": "seqTransEncoder", "decoder": "seqTransDecoder",
+                  "head": "finallayer"}
+        sd = {}
+        for k, v in model.state_dict().items():
+            head, _, rest = k.partition(".")
+            if k == "query":
+                sd["muQuery"] = v.reshape(1, -1)
+            else:
+                sd[f"{rename[head]}.{rest}"] = v
+        ref.load_state_dict(sd)
+        return ref
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor):
+        bs, njoints, nfeats, nframes = x.shape
+        h = self.skelEmbedding(x.permute(3, 0, 1, 2).reshape(nframes, bs, njoints * nfeats))
+        xseq = torch.cat((self.muQuery[[0] * bs][None], h), dim=0)
+        xseq = self.sequence_pos_encoder(xseq)
+        maskseq = torch.cat((torch.ones(bs, 1, dtype=torch.bool, device=x.device), mask), dim=1)
+        z = self.seqTransEncoder(xseq, src_key_padding_mask=~maskseq)[0]
+        tq = self.sequence_pos_encoder(torch.zeros(nframes, bs, z.shape[1], device=x.device))
+        out = self.seqTransDecoder(tgt=tq, memory=z[None], tgt_key_padding_mask=~mask)
+        out = self.finallayer(out).reshape(nframes, bs, njoints, nfeats)
+        out[~mask.T] = 0
+        return z, out.permute(1, 2, 3, 0)

@@ -1,0 +1,76 @@
+import torch
+import torch.nn.functional as F
+
+from mcl.body import joints_from_rotvec
+from mcl.config import LossConfig
+from mcl.data import synthetic_motion
+from mcl.losses import (alignment_loss, compute_losses, cosine_alignment, infonce_alignment, joints_from_tensor,
+                        reconstruction_losses)
+
+
+def _x(n=2, frames=30):
+    return torch.stack([synthetic_motion(frames, seed=s).to_tensor() for s in range(n)])
+
+
+def test_reconstruction_terms_zero_on_identity_and_positive_otherwise():
+    x = _x()
+    terms = reconstruction_losses(x, x.clone())
+    assert set(terms) == {"rc", "vel", "body"} and all(float(v) < 1e-10 for v in terms.values())
+    noisy = reconstruction_losses(x, x + 0.1 * torch.randn_like(x))
+    assert all(float(v) > 1e-4 for v in noisy.values())
+    assert "body" not in reconstruction_losses(x, x, body=False)
+
+
+def test_body_term_uses_forward_kinematics_of_the_motion():
+    m = synthetic_motion(20, seed=4)
+    j = joints_from_tensor(m.to_tensor()[None])[0]  # (T, 24, 3), translation relative to frame 0
+    ref = joints_from_rotvec(torch.from_numpy(m.poses), torch.from_numpy(m.trans - m.trans[:1]))
+    torch.testing.assert_close(j, ref, atol=1e-4, rtol=1e-4)
+
+
+def test_velocity_term_ignores_a_constant_offset():
+    x = _x()
+    y = x + 0.3  # same frame-to-frame changes
+    t = reconstruction_losses(x, y, body=False)
+    assert float(t["vel"]) < 1e-10 and abs(float(t["rc"]) - 0.09) < 1e-5
+
+
+def test_cosine_alignment_values():
+    z = torch.randn(5, 8)
+    assert float(cosine_alignment(z, 3 * z)) < 1e-6
+    assert abs(float(cosine_alignment(z, -z)) - 2.0) < 1e-5
+
+
+def test_infonce_matches_cross_entropy_with_unique_ids_and_masks_shared_texts():
+    torch.manual_seed(0)
+    z, e = torch.randn(6, 8), torch.randn(6, 8)
+    logits = F.normalize(z, dim=-1) @ F.normalize(e, dim=-1).T / 0.1
+    target = torch.arange(6)
+    expected = (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
+    torch.testing.assert_close(infonce_alignment(z, e, target, 0.1), expected)
+    # windows 0 and 1 share a caption, hence an embedding: as negatives they would be unbreakable ties
+    e2 = F.normalize(torch.randn(6, 8), dim=-1)
+    e2[1] = e2[0]
+    z2 = e2.clone()
+    masked = infonce_alignment(z2, e2, torch.tensor([0, 0, 2, 3, 4, 5]), 0.01)
+    unmasked = infonce_alignment(z2, e2, torch.arange(6), 0.01)
+    assert float(masked) < 1e-3 and float(unmasked) > 2 / 6 * 0.69
+
+
+def test_alignment_skips_rows_without_text():
+    table = torch.randn(3, 8)
+    z = table[[0, 2]].clone()
+    idx = torch.tensor([0, -1])
+    assert float(alignment_loss(z, table, idx, LossConfig())) < 1e-6
+    assert alignment_loss(z, table, torch.tensor([-1, -1]), LossConfig()) is None
+
+
+def test_total_is_the_weighted_sum_and_zero_weights_are_skipped():
+    x = _x()
+    x_hat = x + 0.05 * torch.randn_like(x)
+    z, table = torch.randn(2, 8), torch.randn(4, 8)
+    cfg = LossConfig(w_rc=2.0, w_body=3.0, w_vel=5.0, w_text=7.0, w_image=0.0)
+    total, terms = compute_losses(z, x_hat, x, cfg, table, torch.tensor([1, 3]), table, torch.tensor([0, 1]))
+    assert set(terms) == {"rc", "body", "vel", "text"}
+    expected = 2 * terms["rc"] + 3 * terms["body"] + 5 * terms["vel"] + 7 * terms["text"]
+    torch.testing.assert_close(total, expected)

@@ -1,0 +1,137 @@
+import json
+import math
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from fake_space import FakeSpace
+from mcl import checkpoint as ckpt
+from mcl.batches import WindowSet, fit_to_window, mirror_motion, split_motions
+from mcl.checkpoint import load
+from mcl.config import preset
+from mcl.data import synthetic_dataset, synthetic_motion
+from mcl.train import TrainingDiverged, train
+
+TINY = dict(n_layers=1, d_model=32, n_heads=2, d_ff=64)
+
+
+def _cfg(out, **kw):
+    base = dict(out=str(out), epochs=3, batch_size=4, lr=1e-3, progress=False, model=dict(TINY))
+    base.update(kw)
+    return preset("cpu", **base)
+
+
+def _rows(run, split="train"):
+    return [r for r in map(json.loads, (run / "metrics.jsonl").read_text().splitlines()) if r["split"] == split]
+
+
+def _motions(n=6, frames=150):
+    return synthetic_dataset(n, frames=frames)
+
+
+def test_run_dir_records_everything_and_loads(tmp_path):
+    space = FakeSpace(16)
+    run = train(_cfg(tmp_path / "run"), motions=_motions(), space=space)
+    info = json.loads((run / "config.json").read_text())
+    assert info["config"]["model"]["latent_dim"] == 16 and info["space"] == "fake"
+    assert info["git_commit"] and info["data_spec"].startswith("custom")
+    assert len(set(space.encoded)) == len(space.encoded)  # every text encoded exactly once
+    assert len(_rows(run)) == 3 * 2 and len(_rows(run, "val")) == 3
+    assert (run / "metrics.csv").read_text().count("\n") == 1 + 6 + 3
+    assert list((run / "tb").iterdir())
+    loaded = load(run, space=FakeSpace(16))
+    assert not loaded.model.training and loaded.step == 6 and loaded.epoch == 3
+    z = loaded.model.encode(torch.zeros(2, 25, 6, 60))
+    assert z.shape == (2, 16) and loaded.model.decode(z).shape == (2, 25, 6, 60)
+    with pytest.raises(ValueError, match="space mismatch.*'fake'.*dim 16.*dim 8"):
+        load(run, space=FakeSpace(8))
+
+
+def test_mismatched_config_gives_a_clear_error(tmp_path):
+    run = train(_cfg(tmp_path / "run", epochs=1), motions=_motions(4), space=FakeSpace(16))
+    path = run / "checkpoints" / "latest.json"
+    m = json.loads(path.read_text())
+    m["config"]["model"]["d_model"] = 48
+    path.write_text(json.dumps(m))
+    with pytest.raises(ValueError, match=r"(?s)weights in .*step-\d+\.safetensors do not match the model config in "
+                                         r".*latest\.json.*d_model=48.*shape \(32,.*\(48,"):
+        load(run, which="latest", space=FakeSpace(16))
+
+
+def test_resume_reproduces_the_uninterrupted_loss_curve(tmp_path):
+    motions = _motions()
+    full = train(_cfg(tmp_path / "full"), motions=motions, space=FakeSpace(16))
+    part = train(_cfg(tmp_path / "part", max_steps=3), motions=motions, space=FakeSpace(16))  # stops mid-epoch 1
+    assert [r["step"] for r in _rows(part)] == [1, 2, 3]
+    train(_cfg(tmp_path / "part", resume=True), motions=motions, space=FakeSpace(16))
+    a, b = _rows(full), _rows(part)
+    assert [r["step"] for r in b] == [1, 2, 3, 4, 5, 6]
+    for ra, rb in zip(a, b):  # dropout is on: this needs the RNG, the data order and the optimizer restored
+        for k in ("loss", "rc", "body", "vel", "text"):
+            assert ra[k] == pytest.approx(rb[k], rel=1e-6, abs=1e-7), (ra["step"], k)
+    va, vb = _rows(full, "val"), _rows(part, "val")
+    assert [r["loss"] for r in va] == pytest.approx([r["loss"] for r in vb], rel=1e-6)
+    wa = load_file(str(full / "checkpoints" / ckpt.manifest(full)["weights"]))
+    wb = load_file(str(part / "checkpoints" / ckpt.manifest(part)["weights"]))
+    assert all(torch.allclose(wa[k], wb[k], atol=1e-6) for k in wa)
+
+
+def test_nan_guard_stops_with_the_step_and_term_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+    import mcl.train as train_mod
+    real = train_mod.compute_losses
+    calls = {"n": 0}
+
+    def poisoned(*args, **kwargs):
+        total, terms = real(*args, **kwargs)
+        calls["n"] += 1
+        if calls["n"] == 4:  # the 4th training step (validation is switched off below)
+            terms["body"] = terms["body"] * float("nan")
+            total = total + terms["body"]
+        return total, terms
+
+    monkeypatch.setattr(train_mod, "compute_losses", poisoned)
+    monkeypatch.setattr(train_mod, "evaluate", lambda *a, **k: {})  # only training calls count
+    run = tmp_path / "run"
+    with pytest.raises(TrainingDiverged, match=r"step 4 \(epoch 1\): loss term 'body' is nan.*last good "
+                                               r"checkpoint \(step 3\) is kept"):
+        train(_cfg(run, checkpoint_every=1), motions=_motions(), space=FakeSpace(16))
+    assert ckpt.manifest(run)["step"] == 3
+    weights = load_file(str(run / "checkpoints" / ckpt.manifest(run)["weights"]))
+    assert all(torch.isfinite(v).all() for v in weights.values())
+
+
+def test_validation_loss_decreases_on_deepmimic(tmp_path):
+    pytest.importorskip("pybullet_data", reason="DeepMimic clips ship with pybullet")
+    from mcl.train import load_motions
+    from mcl.data import SkipReport
+    motions = load_motions("deepmimic", SkipReport())
+    run = train(_cfg(tmp_path / "dm", epochs=25, batch_size=20, lr=2e-3,
+                     model=dict(n_layers=2, d_model=64, n_heads=4, d_ff=128)), motions=motions, space=FakeSpace(32))
+    val = [r["loss"] for r in _rows(run, "val")]
+    assert len(val) == 25 and val[-1] < 0.5 * val[0], val
+
+
+def test_split_and_window_set_are_deterministic():
+    motions = [m.resample(30) for m in _motions(5, 100)]
+    tr, va, how = split_motions(motions, "time", 0.3, 30)
+    assert how.startswith("time") and len(va) == 5 and all(m.num_frames == 70 for m in tr)
+    assert split_motions(motions, "auto", 0.2, 60)[2].startswith("mirror")
+    ids = {}
+    ws = WindowSet.build(tr, ids, window=30, chunk=50)
+    p1, p2 = ws.plan(10, 3), ws.plan(10, 3)
+    assert (p1.order == p2.order).all() and (p1.starts == p2.starts).all()
+    assert not (ws.plan(10, 4).starts == p1.starts).all() or not (ws.plan(10, 4).order == p1.order).all()
+    b = ws.batch(p1, range(3))
+    assert b.x.shape == (3, 25, 6, 30) and torch.allclose(b.x[:, 24, :, 0], torch.zeros(3, 6))
+
+
+def test_short_clips_are_extended_and_mirroring_is_an_involution():
+    m = synthetic_motion(40, seed=1).replace(source={"name": "loop", "loop": "wrap"})
+    notes = []
+    long = fit_to_window(m, 60, notes)
+    assert long.num_frames >= 60 and "looped" in notes[0]
+    held = fit_to_window(synthetic_motion(40, seed=1), 60, notes)
+    assert held.num_frames == 60 and (held.poses[-1] == held.poses[39]).all()
+    back = mirror_motion(mirror_motion(m))
+    assert abs(back.poses - m.poses).max() < 1e-6 and abs(back.trans - m.trans).max() < 1e-6
