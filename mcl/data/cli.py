@@ -84,6 +84,9 @@ def cmd_info(args) -> int:
     with_text = sum(bool(m.texts) for m in motions)
     print(f"clips with texts: {with_text} of {len(motions)}")
     for key, c in _count_labels(motions).items():
+        if len(c) > 20 and max(c.values()) == 1:  # an id: one value per clip
+            print(f"label '{key}': {len(c)} distinct values, one per clip")
+            continue
         shown = ", ".join(f"{v} ({n})" for v, n in c.most_common(args.top))
         more = f", … {len(c) - args.top} more" if len(c) > args.top else ""
         print(f"label '{key}': {len(c)} values: {shown}{more}")
