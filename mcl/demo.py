@@ -1,0 +1,129 @@
+"""`make demo` (`python -m mcl.demo`): train the `cpu` preset on DeepMimic, run every notebook, write the figures.
+
+    python -m mcl.demo            # runs/deepmimic-cpu (trained, resumed or reused), notebooks/executed/, figures/
+    python -m mcl.demo --fast     # a tiny model in runs/deepmimic-fast and the notebooks' fast settings (minutes)
+
+Training resumes when a previous demo was interrupted and is skipped when the run is complete; `ensure_run` is the
+same rule notebook 01 uses. Everything is offline: the space is `auto` (CLIP ViT-B/32 when its weights are on the
+machine, MiniLM otherwise).
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import time
+from pathlib import Path
+
+# `fast=True`: a model small enough that training and all notebooks take a few minutes on two CPU cores
+FAST_OVERRIDES = {"epochs": 3, "model": {"n_layers": 1, "d_model": 64, "n_heads": 2, "d_ff": 128}}
+RUN_DIR = "runs/deepmimic-cpu"
+FAST_RUN_DIR = "runs/deepmimic-fast"
+
+
+def run_status(run_dir: str | Path) -> str:
+    """`"missing"` (no checkpoint), `"partial"` (stopped before its last epoch / max_steps) or `"complete"`.
+
+    Example: `run_status("runs/deepmimic-cpu")` → `"complete"` after `mcl train` finished.
+    """
+    from . import checkpoint as ckpt
+    from .config import TrainConfig
+
+    latest = ckpt.manifest(run_dir, "latest")
+    if latest is None:
+        return "missing"
+    cfg = TrainConfig.from_dict(latest["config"])
+    done = latest.get("epoch", 0) >= cfg.epochs or (cfg.max_steps is not None and latest.get("step", 0) >= cfg.max_steps)
+    return "complete" if done else "partial"
+
+
+def ensure_run(run_dir: str | Path = RUN_DIR, data: str = "deepmimic", space: str = "auto", fast: bool = False,
+               retrain: bool = False, progress: bool = True, **overrides) -> Path:
+    """A trained run in `run_dir`: reused when complete, resumed when interrupted, trained (`cpu` preset) otherwise.
+
+    `fast=True` shrinks the model and epochs (`FAST_OVERRIDES`); `overrides` are any other TrainConfig fields.
+    `retrain=True` deletes `run_dir` and trains from scratch. A run trained on other data is not reused silently:
+    that is an error naming both. Example: `run = mcl.load(ensure_run("runs/deepmimic-cpu"))`.
+    """
+    from . import checkpoint as ckpt
+    from .config import merge, preset
+    from .train import train
+
+    run_dir = Path(run_dir)
+    if retrain and run_dir.exists():
+        print(f"retrain=True: removing {run_dir}")
+        shutil.rmtree(run_dir)
+    status = run_status(run_dir)
+    if status != "missing":
+        saved = ckpt.manifest(run_dir, "latest")
+        if saved.get("data_spec") != data:
+            raise ValueError(f"{run_dir} was trained on data {saved.get('data_spec')!r}, not {data!r}: pass another "
+                             f"run_dir, or retrain=True to replace it")
+    if status == "complete":
+        m = ckpt.manifest(run_dir, "latest")
+        print(f"reusing the complete run {run_dir} (epoch {m['epoch']}, step {m['step']}); retrain=True trains anew")
+        return run_dir
+    if status == "partial":
+        print(f"resuming the interrupted run {run_dir}")
+        return Path(train(None, out=str(run_dir), resume=True, progress=progress))
+    cfg = preset("cpu", data=data, space=space, out=str(run_dir), progress=progress)
+    if fast:
+        cfg = merge(cfg, **{k: (dict(v) if isinstance(v, dict) else v) for k, v in FAST_OVERRIDES.items()})
+    if overrides:
+        cfg = merge(cfg, **overrides)
+    print(f"training the {'fast ' if fast else ''}cpu preset on {data} into {run_dir}")
+    return Path(train(cfg))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Train (or reuse) the demo run, execute the notebooks into `notebooks/executed/`, write `figures/`."""
+    from .notebooks import ROOT, error_outputs, execute_all
+
+    p = argparse.ArgumentParser(prog="python -m mcl.demo", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--fast", action="store_true", help="tiny model and the notebooks' fast settings")
+    p.add_argument("--run-dir", help=f"run dir (default: {RUN_DIR}, with --fast {FAST_RUN_DIR})")
+    p.add_argument("--data", default="deepmimic", help="data spec (default: %(default)s)")
+    p.add_argument("--space", default="auto", help="frozen space (default: %(default)s)")
+    p.add_argument("--retrain", action="store_true", help="delete the run dir and train from scratch")
+    p.add_argument("--out", default=str(ROOT / "notebooks" / "executed"), help="executed notebooks (default: "
+                                                                                "notebooks/executed)")
+    p.add_argument("--figures", default=str(ROOT / "figures"), help="figure folder (default: figures)")
+    p.add_argument("--notebooks", nargs="*", help="only these notebooks (name prefixes, e.g. 00 06)")
+    p.add_argument("--no-notebooks", action="store_true", help="only train")
+    args = p.parse_args(argv)
+
+    run_dir = Path(args.run_dir or (FAST_RUN_DIR if args.fast else RUN_DIR))
+    if not run_dir.is_absolute():
+        run_dir = ROOT / run_dir
+    timings: list[tuple[str, float]] = []
+    t0 = time.time()
+    ensure_run(run_dir, data=args.data, space=args.space, fast=args.fast, retrain=args.retrain)
+    timings.append((f"training ({run_status(run_dir)} run in {run_dir})", time.time() - t0))
+
+    failed = []
+    if not args.no_notebooks:
+        params = {"fast": args.fast, "run_dir": str(run_dir), "data": args.data, "space": args.space,
+                  "figures_dir": args.figures}
+        for r in execute_all(params, args.out, names=args.notebooks):
+            errors = error_outputs(r.path) if r.path.exists() else []
+            status = "ok" if r.error is None and not errors else f"FAILED ({r.error or errors[0][1]})"
+            timings.append((f"notebook {r.name}: {status} → {r.path}", r.seconds))
+            if status != "ok":
+                failed.append(r.name)
+
+    print("\nmcl demo — what was done:")
+    for what, s in timings:
+        print(f"  {s:7.1f} s  {what}")
+    print(f"  {time.time() - t0:7.1f} s  total")
+    figs = sorted(Path(args.figures).glob("*.png")) if not args.no_notebooks else []
+    if figs:
+        print(f"figures in {args.figures}: " + ", ".join(f.name for f in figs))
+    if failed:
+        print(f"notebooks with errors: {', '.join(failed)} (open the executed copies in {args.out})")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
