@@ -141,3 +141,13 @@ def test_eval_recognition_classes_from_file(run_dir, tmp_path, fast_space):
     res = json.loads(out.read_text())
     assert res["classes"] == ["swing", "sway"]
     assert res["n"] == 8 and res["skipped"] == 8  # the bob/twist clips' windows are left out and counted
+
+
+@pytest.mark.slow  # renders with the mannequin mesh
+def test_generate_gif(run_dir, tmp_path, fast_space):
+    import imageio.v2 as imageio
+
+    out = tmp_path / "jump.gif"
+    cli("generate", "a person jumps", "a person walks", "--run", run_dir, "--frames", "6", "-o", out)
+    frames = imageio.mimread(out)
+    assert len(frames) == 6 and frames[0].ndim == 3
