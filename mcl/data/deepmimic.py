@@ -21,7 +21,7 @@ walk/backflip/roll/crawl/getup/cartwheel the shoulders, neck and wrist (relative
 scaled DeepMimic skeleton's on average with spine1, 7.3 cm with spine3.
 The root position (DeepMimic's root sits between the hips) is scaled by the ratio of rest hip heights (leg lengths),
 our pelvis is placed so our hip centre lands on it, and the clip is shifted vertically so its lowest foot joint touches
-the floor (a shift of −6…+3 cm: the scaled DeepMimic floor is nearly right already).
+the floor (an upward shift of 0…7 cm, largest for run and roll, where DeepMimic's toes dip below its floor).
 """
 from __future__ import annotations
 
@@ -272,7 +272,7 @@ def retarget(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _uniform(poses: np.ndarray, trans: np.ndarray, times: np.ndarray, fps: float) -> tuple[np.ndarray, np.ndarray]:
     """Resample frames taken at irregular `times` onto a regular grid at `fps` (slerp / linear)."""
-    t_new = np.arange(int(np.floor(times[-1] * fps + 1e-6)) + 1) / fps
+    t_new = np.arange(int(round(times[-1] * fps)) + 1) / fps
     i1 = np.clip(np.searchsorted(times, t_new, side="right"), 1, len(times) - 1)
     i0 = i1 - 1
     w = np.clip((t_new - times[i0]) / (times[i1] - times[i0]), 0, 1).astype(np.float32)
