@@ -21,7 +21,7 @@ walk/backflip/roll/crawl/getup/cartwheel the shoulders, neck and wrist (relative
 scaled DeepMimic skeleton's on average with spine1, 7.3 cm with spine3.
 The root position (DeepMimic's root sits between the hips) is scaled by the ratio of rest hip heights (leg lengths),
 our pelvis is placed so our hip centre lands on it, and the clip is shifted vertically so its lowest foot joint touches
-the floor (an upward shift of 0…7 cm, largest for run and roll, where DeepMimic's toes dip below its floor).
+the floor (measured: an upward shift of 0…7 cm, largest for run and roll).
 """
 from __future__ import annotations
 
