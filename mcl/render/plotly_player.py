@@ -72,14 +72,16 @@ def show(motions, titles: Sequence[str] | None = None, mode: str = "skeleton", m
     floor_z = float(allpts[:, 2].min()) if mode == "mesh" else min(0.0, float(allpts[:, 2].min()))
     lo[2] = floor_z
 
-    def traces_at(t: int) -> list:
+    def traces_at(t: int, first: bool = False) -> list:
+        # float32 arrays are stored as compact binary in the HTML; frames repeat only the moving coordinates
         out = []
         for k, pts in enumerate(tracks):
-            p = pts[t]
+            p = pts[t].astype(np.float32)
             if mode == "mesh":
-                out.append(go.Mesh3d(x=p[:, 0], y=p[:, 1], z=p[:, 2], i=faces[:, 0], j=faces[:, 1], k=faces[:, 2],
-                                     color=WOOD_HEX, flatshading=False, name=titles[k],
-                                     lighting=dict(ambient=0.45, diffuse=0.7, specular=0.1)))
+                topology = dict(i=faces[:, 0].astype(np.int32), j=faces[:, 1].astype(np.int32),
+                                k=faces[:, 2].astype(np.int32), color=WOOD_HEX, flatshading=False, name=titles[k],
+                                lighting=dict(ambient=0.45, diffuse=0.7, specular=0.1)) if first else {}
+                out.append(go.Mesh3d(x=p[:, 0], y=p[:, 1], z=p[:, 2], **topology))
             else:
                 x, y, z = _bone_lines(p)
                 out.append(go.Scatter3d(x=x, y=y, z=z, mode="lines", line=dict(width=6, color=f"hsl({k * 67 % 360},60%,40%)"),
@@ -91,7 +93,7 @@ def show(motions, titles: Sequence[str] | None = None, mode: str = "skeleton", m
                         colorscale=[[0, "#d8d8d8"], [1, "#d8d8d8"]], hoverinfo="skip", name="ground")
     n_tr = len(tracks)
     frames = [go.Frame(data=traces_at(t), traces=list(range(n_tr)), name=str(t)) for t in range(length)]
-    fig = go.Figure(data=traces_at(0) + [ground], frames=frames)
+    fig = go.Figure(data=traces_at(0, first=True) + [ground], frames=frames)
     ms = 1000.0 / fps
     play = dict(label="▶ play", method="animate",
                 args=[None, dict(frame=dict(duration=ms, redraw=True), fromcurrent=True, transition=dict(duration=0))])
