@@ -35,8 +35,13 @@ def tiny():
 
 @pytest.fixture(scope="module")
 def full_random():
-    """The ViT-B/32-sized random CLIP (~151M parameters), built once for the module."""
-    return RandomClipSpace(seed=0, verbose=False)
+    """The ViT-B/32-sized random CLIP (~151M parameters), built once for the module; weights rounded to fp16
+    values (kept in float32) so an fp16 checkpoint of it, like OpenAI's, round-trips exactly."""
+    space = RandomClipSpace(seed=0, verbose=False)
+    with torch.no_grad():
+        for p in space.model.parameters():
+            p.copy_(p.half().float())
+    return space
 
 
 def _images(n=2, h=50, w=70, seed=0):
@@ -119,7 +124,7 @@ def test_preprocess_resizes_shorter_side_bicubic():
     img = _images(1, 100, 150, seed=4)[0]
     got = clip_preprocess([img])[0]
     ref = Image.fromarray(img).resize((336, 224), Image.BICUBIC).crop((56, 0, 280, 224))  # torchvision's geometry
-    want = (torch.from_numpy(np.asarray(ref)).float().permute(2, 0, 1) / 255
+    want = (torch.from_numpy(np.array(ref)).float().permute(2, 0, 1) / 255
             - torch.tensor(CLIP_MEAN).view(3, 1, 1)) / torch.tensor(CLIP_STD).view(3, 1, 1)
     torch.testing.assert_close(got, want, rtol=0, atol=1e-6)
     flat = clip_preprocess([np.full((300, 200, 3), 128, np.uint8)])[0]  # constant colour stays constant
@@ -275,9 +280,8 @@ def test_clip_space_loads_a_vit_b32_checkpoint(full_random, tmp_path, capsys):
     line = capsys.readouterr().out
     assert space.name.startswith("clip-vit-b32@") and len(space.name.split("@")[1]) == 12
     assert "not the official file" in line
-    ref = build_clip({k: v for k, v in sd.items()})
-    want = ClipModelSpace(ref, name="ref", verbose=False).encode_text(["a person walking"])
-    assert torch.equal(space.encode_text(["a person walking"]), want)
-    assert space.encode_image(_images(1, 224, 224)).shape == (1, 512)
+    assert torch.equal(space.encode_text(["a person walking"]), full_random.encode_text(["a person walking"]))
+    image = _images(1, 224, 224)
+    assert torch.equal(space.encode_image(image), full_random.encode_image(image))
     torch.testing.assert_close(space.encode_text(["a person walking"], normalize=True).norm(dim=-1),
                                torch.ones(1))

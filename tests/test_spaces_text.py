@@ -34,6 +34,16 @@ def test_minilm_meaning(minilm):
     assert cos(z[0], z[1], dim=0) > cos(z[0], z[2], dim=0)
 
 
+def test_minilm_warns_on_truncation(minilm):
+    with pytest.warns(UserWarning, match=r"prompt 1 .*truncated"):
+        minilm.encode_text(["a person walks", "a person walks and then runs " * 60])
+
+
+def test_lazy_export():
+    import mcl
+    assert mcl.get_space is get_space
+
+
 def test_minilm_is_text_only(minilm):
     with pytest.raises(TypeError, match=r"minilm@.* is text-only and cannot encode images"):
         minilm.encode_image(np.zeros((1, 8, 8, 3), np.uint8))

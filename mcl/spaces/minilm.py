@@ -7,6 +7,7 @@ model's own output. Any other sentence-transformers directory works through `Sen
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import torch
@@ -61,6 +62,12 @@ class SentenceTransformerSpace(Space):
             print(f"{self.name}: sentence-transformers model from {model_dir} ({self.dim}-d, text only)")
 
     def _encode_text(self, texts: list[str]) -> torch.Tensor:
+        # the model cuts long inputs silently; say so, as the CLIP space does
+        limit = self.model.max_seq_length
+        for i, ids in enumerate(self.model.tokenizer(texts)["input_ids"]):
+            if len(ids) > limit:
+                warnings.warn(f"prompt {i} ({texts[i][:80]!r}) has {len(ids)} tokens, more than {self.name}'s "
+                              f"limit of {limit}; truncated", stacklevel=3)
         return self.model.encode(texts, batch_size=self.batch_size, convert_to_tensor=True,
                                  show_progress_bar=self.verbose and len(texts) > self.batch_size)
 
