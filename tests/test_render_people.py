@@ -56,3 +56,16 @@ def test_filmstrip_writes_png_and_pdf(tmp_path):
     img = imageio.imread(tmp_path / "strip.png")
     assert img.shape[1] > img.shape[0]  # a strip: wider than tall
     assert len(fig.axes[0].texts) == 5  # one time label per pose
+
+
+def test_cli_render_help_and_gif(tmp_path, capsys):
+    from mcl.cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main(["render", "--help"])
+    assert e.value.code == 0 and "--out" in capsys.readouterr().out
+    out = tmp_path / "s.gif"
+    assert main(["render", "synthetic?n=2&frames=6", "--clips", "1", "--out", str(out)]) == 0
+    assert len(imageio.mimread(out)) == 6
+    with pytest.raises(SystemExit, match="no clip named"):
+        main(["render", "synthetic?n=1&frames=6", "--clips", "nope", "--out", str(out)])
