@@ -185,12 +185,12 @@ def load_amass_babel(amass_root: str | os.PathLike, babel_dir: str | os.PathLike
 
     Clips keep their mocap frame rate unless `fps` is given (e.g. 30: resampled as they load, so all of AMASS fits in
     memory). A BABEL entry whose AMASS file is missing or unreadable is counted in `report` and left out. The parsed
-    clips are cached on disk (`mcl.data.cache`) under a key of the BABEL file, the AMASS files' sizes and times, `fps`
-    and the skeleton; `cache=False` always re-reads.
+    clips are cached on disk (`mcl.data.cache`) under a key of the BABEL file, the AMASS files' sizes and times, `fps`,
+    this code and the skeleton; `cache=False` always re-reads.
     Example: `ms = load_amass_babel("~/data/AMASS", "~/data/babel_v1.0_release", "val", report=r, fps=30)`;
     `make_windows(ms)` → 60-frame windows at 30 fps whose texts are their BABEL labels joined by " and ".
     """
-    from .cache import cache_key, cached_motions, file_stamp
+    from .cache import cache_key, cached_motions, code_stamp, file_stamp
 
     babel_file = Path(babel_dir).expanduser() / f"{split}.json"
     babel = read_babel(Path(babel_dir).expanduser(), split)
@@ -200,7 +200,8 @@ def load_amass_babel(amass_root: str | os.PathLike, babel_dir: str | os.PathLike
         feat_p = ann.get("feat_p") if isinstance(ann, dict) else None
         entries.append((str(sid), ann, index.find(feat_p) if feat_p else None))
     key = cache_key(kind="amass-babel", babel=file_stamp(babel_file), split=split, fps=fps,
-                    skeleton=load_skeleton().source, files=[file_stamp(p) if p else None for _, _, p in entries])
+                    code=code_stamp("amass.py", "motion.py"),
+                    files=[file_stamp(p) if p else None for _, _, p in entries])
 
     def build(rep: SkipReport) -> list[Motion]:
         from tqdm.auto import tqdm
@@ -238,13 +239,14 @@ def load_amass_folder(amass_root: str | os.PathLike, report: SkipReport | None =
     Body-shape files (`shape.npz`) are not motions and are passed over; unreadable files are counted in `report`.
     `fps` and `cache` as for `load_amass_babel`. Example: `load_amass_folder("~/data/AMASS/CMU", fps=30)`.
     """
-    from .cache import cache_key, cached_motions, file_stamp
+    from .cache import cache_key, cached_motions, code_stamp, file_stamp
 
     root = Path(amass_root).expanduser()
     if not root.is_dir():
         raise DataError(root, "AMASS folder not found", "pass the folder holding AMASS's dataset folders")
     files = [p for p in sorted(root.rglob("*.npz")) if not p.name.endswith("shape.npz")]
-    key = cache_key(kind="amass", fps=fps, skeleton=load_skeleton().source, files=[file_stamp(p) for p in files])
+    key = cache_key(kind="amass", fps=fps, code=code_stamp("amass.py", "motion.py"),
+                    files=[file_stamp(p) for p in files])
 
     def build(rep: SkipReport) -> list[Motion]:
         from tqdm.auto import tqdm

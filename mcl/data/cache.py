@@ -39,6 +39,21 @@ def file_stamp(path: str | os.PathLike) -> tuple[str, int, int]:
     return str(path), st.st_size, st.st_mtime_ns
 
 
+def code_stamp(*modules: str) -> str:
+    """A hash of the named `mcl.data` module files and the skeleton's rest joints: parsed clips depend on both.
+
+    Example: `code_stamp("amass.py", "motion.py")`.
+    """
+    from ..body.skeleton import load_skeleton
+
+    h = hashlib.sha1()
+    for name in modules:
+        h.update((Path(__file__).parent / name).read_bytes())
+    sk = load_skeleton()
+    h.update(sk.source.encode() + sk.rest.numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
 def save_motions(path: str | os.PathLike, motions: list[Motion], report: SkipReport | None = None) -> None:
     """Write `motions` (and the skip report) to `path.safetensors` + `path.json`."""
     from safetensors.numpy import save_file
