@@ -11,7 +11,7 @@ def cmd_spaces(args: argparse.Namespace) -> int:
         os.environ["MCL_CLIP_WEIGHTS"] = args.clip_weights
     from . import SPACES, available_spaces
     from .auto import choose_auto
-    rows = [dict(name=n, dim=SPACES[n].dim, images=SPACES[n].has_images, available=ok, why=why)
+    rows = [dict(name=n, dim=getattr(SPACES[n], "dim", None), images=SPACES[n].has_images, available=ok, why=why)
             for n, ok, why in available_spaces()]
     try:
         auto_name, auto_why = choose_auto()
@@ -23,7 +23,7 @@ def cmd_spaces(args: argparse.Namespace) -> int:
     width = max(len(r["name"]) for r in rows)
     print(f"{'space':<{width}}  {'dim':>4}  images  available  why")
     for r in rows:
-        print(f"{r['name']:<{width}}  {r['dim']:>4}  {'yes' if r['images'] else 'no':<6}  "
+        print(f"{r['name']:<{width}}  {r['dim'] or '?':>4}  {'yes' if r['images'] else 'no':<6}  "
               f"{'yes' if r['available'] else 'no':<9}  {r['why']}")
     print(f"{'auto':<{width}}  {'':>4}  {'':<6}  {'→ ' + str(auto_name):<9}  {auto_why}")
     return 0

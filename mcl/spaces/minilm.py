@@ -61,6 +61,13 @@ class SentenceTransformerSpace(Space):
         if verbose:
             print(f"{self.name}: sentence-transformers model from {model_dir} ({self.dim}-d, text only)")
 
+    @classmethod
+    def availability(cls) -> tuple[bool, str]:
+        d = Path(cls.default_model or "").expanduser()
+        if cls.default_model and (d / "modules.json").is_file():
+            return True, f"model directory {d}"
+        return False, f"no sentence-transformers model directory at {str(d)!r} (set default_model or pass weights=)"
+
     def _encode_text(self, texts: list[str]) -> torch.Tensor:
         # the model cuts long inputs silently; say so, as the CLIP space does
         limit = self.model.max_seq_length
