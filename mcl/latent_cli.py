@@ -220,7 +220,9 @@ def cmd_eval(args) -> int:
             result["lengths"] = study
             rows += [(f"L={L} {k}", v) for L, d in study.items() for k, v in d.items() if k != "n"]
     elif args.task == "recognition":
-        r = evaluate.recognition(run, ws, _class_names(args.classes), label_key=args.label_key, prompt=args.prompt,
+        names = _class_names(args.classes) or sorted({x for w in ws for x in evaluate.window_labels(w, args.label_key)})
+        shown = names if args.raw_names else [n.replace("_", " ").replace("-", " ") for n in names]
+        r = evaluate.recognition(run, ws, names, label_key=args.label_key, prompt=[args.prompt.format(n) for n in shown],
                                  report=report)
         result.update(r)
         rows = [("top1 %", r["top1"]), ("top5 %", r["top5"]), ("windows", r["n"]), ("classes", len(r["classes"]))]
@@ -315,6 +317,8 @@ def register(sub) -> None:
     p.add_argument("--label-key", default="action", help="which Motion.labels entry holds the class (default action; "
                                                           "bandai: content or style; BABEL: actions)")
     p.add_argument("--prompt", default="{}", help="prompt template for class names, e.g. 'a person {}s' (default {})")
+    p.add_argument("--raw-names", action="store_true", help="use class names as they are in prompts (default: "
+                                                             "'_' and '-' read as spaces, e.g. dance_a → 'dance a')")
     p.add_argument("--split", default="auto", choices=["auto", "val", "train", "all"],
                    help="val: only what the run held out (its own split rule); all: every window; auto (default): "
                         "val when --data is the run's training data, else all. generation always uses whole clips")
