@@ -74,8 +74,8 @@ def _pick(window, frame) -> int:
 
 
 def default_cache_dir() -> Path:
-    """`$MCL_CACHE_DIR/frames`, else `data/cache/frames` under the current directory."""
-    return Path(os.environ.get("MCL_CACHE_DIR", "data/cache")) / "frames"
+    """`$MCL_CACHE/frames` (the root of mcl's caches), else `~/.cache/mcl/frames`."""
+    return Path(os.environ.get("MCL_CACHE", Path.home() / ".cache" / "mcl")).expanduser() / "frames"
 
 
 def training_frames(windows: Sequence, frame="middle", cache_dir: str | os.PathLike | None = None,
@@ -109,8 +109,7 @@ def training_frames(windows: Sequence, frame="middle", cache_dir: str | os.PathL
             out[i] = np.asarray(Image.open(path).convert("RGB"))
         else:
             todo.append(i)
-    self_hits = len(poses) - len(todo)
-    training_frames.last_stats = {"hits": self_hits, "rendered": len(todo)}
+    training_frames.last_stats = {"hits": len(poses) - len(todo), "rendered": len(todo)}
     bar = tqdm(total=len(todo), desc="rendering frames", unit="frame", disable=not progress or not todo)
     for s in range(0, len(todo), _BATCH):
         idx = todo[s:s + _BATCH]
