@@ -73,3 +73,8 @@ def test_real_clips_labels_motion_and_captions():
     head_y = J[:, JOINT_INDEX["head"], 1]
     assert (J[:, JOINT_INDEX["left_wrist"], 1] > head_y).mean() > 0.2
     assert (J[:, JOINT_INDEX["right_wrist"], 1] > head_y).mean() == 0
+    # turning left (facing +z, the figure's left is +x) turns the heading from +z toward +x: yaw grows by ~90°
+    turn = bandai.load_bandai(ARCHIVE, contents=["walk-turn-left"], styles=["normal"], limit=1)[0]
+    f = rotvec_to_rotmat(torch.from_numpy(turn.poses[:, 0])).numpy()[:, :, 2]
+    yaw = np.degrees(np.unwrap(np.arctan2(f[:, 0], f[:, 2])))
+    assert 60 < yaw[-1] - yaw[0] < 130

@@ -207,6 +207,10 @@ def test_unknown_rig_and_joint_map(tmp_path, still):
     table = dict(load_rig("cmu").joints)
     table.update({"Becken": "pelvis", "OberschenkelL": "left_hip", "OberschenkelR": "right_hip"})
     assert_t_pose(smpl_joints(load_bvh(path, joint_map=table))[0])
+    yaml_map = tmp_path / "my_rig.yaml"  # a user's map file, YAML (JSON works the same)
+    yaml_map.write_text("".join(f"{k}: {v}\n" for k, v in table.items()))
+    m = load_bvh(path, rig=yaml_map)
+    assert m.source["rig"] == "my_rig" and m.source["joint_map"]["pelvis"] == "Becken"
     with pytest.raises(DataError, match="unknown SMPL-24 joints"):
         load_bvh(path, joint_map={"Becken": "hip_bone"})
 
