@@ -69,11 +69,8 @@ def parse_asf(path: str | os.PathLike) -> dict:
         line = raw.split("#", 1)[0].strip()
         if not line:
             continue
-        if line.startswith(":"):
-            key, *rest = line.split()
-            section = key[1:].lower()
-            if section == "name" or section == "version":
-                continue
+        if line.startswith(":"):  # a section (":units", ":bonedata", …) or a one-line field (":name x")
+            section = line.split()[0][1:].lower()
             continue
         tok = line.split()
         key = tok[0].lower()

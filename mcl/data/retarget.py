@@ -37,7 +37,7 @@ from .errors import DataError
 from .motion import Motion
 
 __all__ = ["SourceMotion", "RigMap", "RIGS_DIR", "shipped_rigs", "load_rig", "detect_rig", "resolve_mapping",
-           "reference_pose", "retarget", "one_thread"]
+           "reference_pose", "detect_unit", "retarget", "one_thread"]
 
 RIGS_DIR = Path(__file__).parent / "rigs"
 # SMPL joints a map must provide; the rest (spines, collars, feet, hands) fall back to their parent's orientation.
@@ -313,6 +313,7 @@ def reference_pose(src: SourceMotion, rig: RigMap, mapping: list[int], skeleton:
     """The world change `W (3, 3)` (source axes → y-up, +z-facing) and the reference world rotations `Q (J, 3, 3)`
     of the source joints, a pose whose mapped bones point along the SMPL rest (T-pose) bones; also the leg length
     of the source (file units). See the module docstring for the method.
+    Example: `W, Q, leg = reference_pose(src, *resolve_mapping(src.names, "bandai"))` → `W == I` for Bandai.
     """
     sk = skeleton or load_skeleton()
     rest = sk.rest.double().numpy()
@@ -366,7 +367,10 @@ def _smpl_leg(sk: Skeleton) -> float:
 
 
 def detect_unit(leg_length: float) -> float | None:
-    """Metres per file unit from the hip-to-ankle leg length: m (0.3–1.5), cm (30–150), mm (300–1500), else None."""
+    """Metres per file unit from the hip-to-ankle leg length: m (0.3–1.5), cm (30–150), mm (300–1500), else None.
+
+    Example: `detect_unit(80.0) == 0.01`; `detect_unit(14.0) is None` (inches or an odd unit: pass `scale=`).
+    """
     for lo, unit in ((0.3, 1.0), (30.0, 0.01), (300.0, 0.001)):
         if lo <= leg_length <= 5 * lo:
             return unit
@@ -410,7 +414,7 @@ def retarget(src: SourceMotion, rig=None, joint_map: dict[str, str] | None = Non
     local[:, 1:] = np.swapaxes(R[:, list(PARENTS[1:])], -1, -2) @ R[:, 1:]
     poses = roma.rotmat_to_rotvec(torch.from_numpy(local)).numpy()
     # Place the pelvis so the SMPL hip centre sits where the (scaled) source hip centre is: rigs put their root
-    # joint at different heights above the hips (Bandai 2 cm, SMPL 9 cm), and the hips are what carry the feet.
+    # joint at different heights above the hips (Bandai 2 cm, SMPL ~10 cm), and the hips are what carry the feet.
     hip_src = (pos[:, mapping[JOINT_INDEX["left_hip"]]] + pos[:, mapping[JOINT_INDEX["right_hip"]]]) / 2
     rest = sk.rest.double().numpy()
     hip_smpl = (rest[JOINT_INDEX["left_hip"]] + rest[JOINT_INDEX["right_hip"]]) / 2 - rest[0]
