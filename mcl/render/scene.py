@@ -55,20 +55,28 @@ def floor_mesh(xmin: float, xmax: float, zmin: float, zmax: float, y: float, til
     return verts.reshape(-1, 3).astype(np.float32), faces.astype(np.int64), colors
 
 
+SHADOW = 0.62  # floor brightness under the body
+
+
 def render_scene(body_verts: np.ndarray, body_faces: np.ndarray, body_colors, camera: Camera,
-                 targets: np.ndarray, floor=None, supersample: int = 2, light_color=None) -> np.ndarray:
+                 targets: np.ndarray, floor=None, supersample: int = 2) -> np.ndarray:
     """Render bodies `(N, V, 3)` (world) plus an optional static floor `(verts, faces, colors)` → `(N, H, W, 3)` uint8.
 
     `body_colors`: an RGB triple or per-vertex base colours `(V, 3)`; shaded with the camera's light.
-    `targets` `(N, 3)`: the world point at the image centre of each frame.
+    `targets` `(N, 3)`: the world point at the image centre of each frame. With a floor, the body also casts a
+    straight-down shadow on it (the body flattened 2 mm above the floor), which shows contact and height.
     """
-    n = body_verts.shape[0]
+    n, nv = body_verts.shape[:2]
     colors = vertex_colors(body_verts, body_faces, camera.light_direction(), body_colors)
     verts, faces = body_verts, np.asarray(body_faces, np.int64)
     if floor is not None:
         fv, ff, fc = floor
-        verts = np.concatenate([verts, np.broadcast_to(fv, (n,) + fv.shape)], axis=1)
-        colors = np.concatenate([colors, np.broadcast_to(fc, (n,) + fc.shape)], axis=1)
-        faces = np.concatenate([faces, ff + body_verts.shape[1]])
+        shadow = body_verts.copy()
+        shadow[..., 1] = fv[0, 1] + 0.002
+        verts = np.concatenate([verts, shadow, np.broadcast_to(fv, (n,) + fv.shape)], axis=1)
+        colors = np.concatenate([colors, np.full_like(colors, SHADOW),
+                                 np.broadcast_to(fc, (n,) + fc.shape)], axis=1)
+        # the flattened body's upward-facing triangles cover its footprint; the rest are culled as back faces
+        faces = np.concatenate([faces, faces + nv, ff + 2 * nv])
     xyz = camera.project(verts, targets)
     return rasterize(xyz, faces, colors, camera.width, camera.height, supersample=supersample)

@@ -46,7 +46,7 @@ def render_motion_frames(motion, mesh: BodyMesh | None = None, camera: Camera = 
     targets = motion.trans.astype(np.float32).copy()
     targets[:, 1] = float(motion.trans[:, 1].mean())
     lo, hi = targets.min(0), targets.max(0)
-    floor = floor_mesh(lo[0] - 4, hi[0] + 4, lo[2] - 4, hi[2] + 4, floor_y)
+    floor = floor_mesh(lo[0] - 8, hi[0] + 8, lo[2] - 8, hi[2] + 8, floor_y)
     out = np.empty((motion.num_frames, camera.height, camera.width, 3), np.uint8)
     bar = tqdm(total=motion.num_frames, desc=desc, unit="frame", disable=not progress)
     for s in range(0, motion.num_frames, 32):
