@@ -83,6 +83,24 @@ def main(argv=None) -> None:
     print(f"render_frames, 2x supersampled:  {t2 / args.frames * 1000:7.2f} ms/frame  = {fps:7.0f} frames/s "
           "(the default; skinning included)")
 
+    import tempfile
+
+    from mcl.data import Motion
+    from mcl.render import training_frames
+
+    windows = [Motion(p[None], np.zeros((1, 3), np.float32), fps=30) for p in poses]
+    with tempfile.TemporaryDirectory() as cache:
+        t = time.perf_counter()
+        training_frames(windows, cache_dir=cache, progress=False)
+        cold = time.perf_counter() - t
+        t = time.perf_counter()
+        training_frames(windows, cache_dir=cache, progress=False)
+        warm = time.perf_counter() - t
+    print(f"training_frames, empty cache:    {cold / args.frames * 1000:7.2f} ms/frame  = {args.frames / cold:7.0f} "
+          "frames/s (render + PNG write)")
+    print(f"training_frames, cache hits:     {warm / args.frames * 1000:7.2f} ms/frame  = {args.frames / warm:7.0f} "
+          "frames/s (PNG read)")
+
     with torch.no_grad():
         verts = mesh.vertices(torch.from_numpy(poses[:args.baseline_frames]), torch.zeros(args.baseline_frames, 3))
     verts = verts.numpy()

@@ -37,7 +37,8 @@ def render_frames(poses, mesh: BodyMesh | None = None, camera: Camera | None = N
     """
     mesh = mesh or load_body_mesh()
     camera = camera or TRAINING_CAMERA
-    poses = torch.as_tensor(np.asarray(poses, np.float32))
+    poses = poses.detach().cpu().float() if isinstance(poses, torch.Tensor) else torch.from_numpy(
+        np.asarray(poses, np.float32))
     if poses.ndim == 2:
         poses = poses[None]
     if poses.ndim != 3 or poses.shape[1:] != (24, 3):
@@ -84,7 +85,8 @@ def training_frames(windows: Sequence, frame="middle", cache_dir: str | os.PathL
 
     `windows`: `Motion`s (e.g. from `mcl.data.windows`); `frame`: which frame of each ("middle", "first", "last" or
     an index). Cache: one PNG per image in `cache_dir` (default `default_cache_dir()`), named by the SHA-1 of the
-    pose's float32 bytes and `render_version(...)`; pass `cache_dir=False` to skip the cache.
+    pose's float32 bytes and `render_version(...)`; pass `cache_dir=False` to skip the cache. After each call
+    `training_frames.last_stats` holds `{"hits": …, "rendered": …}`.
     Example: `imgs = training_frames(mcl.data.windows(motion)); imgs.shape == (len(ws), 224, 224, 3)`.
     """
     from PIL import Image
@@ -118,7 +120,7 @@ def training_frames(windows: Sequence, frame="middle", cache_dir: str | os.PathL
             out[i] = img
             if paths[i] is not None:
                 tmp = paths[i].with_suffix(f".{os.getpid()}.tmp")
-                Image.fromarray(img).save(tmp, format="PNG")
+                Image.fromarray(img).save(tmp, format="PNG", compress_level=1)  # fast; white space still packs
                 os.replace(tmp, paths[i])  # atomic: concurrent workers never read half a file
         bar.update(len(idx))
     bar.close()
