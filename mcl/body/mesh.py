@@ -10,6 +10,7 @@ the hands) → the mannequin's `L_Index1`/`R_Index1`, exactly as smplx SMPL-H re
 """
 from __future__ import annotations
 
+import abc
 import functools
 import logging
 import os
@@ -37,7 +38,7 @@ def _check_pose(poses: torch.Tensor, trans: torch.Tensor) -> tuple[torch.Tensor,
     return poses, trans
 
 
-class BodyMesh:
+class BodyMesh(abc.ABC):
     """A body mesh posed by SMPL-24 axis-angle rotations and the pelvis world position.
 
     `faces` `(F, 3)` int64 vertex indices, counter-clockwise seen from outside; `source` names the mesh in use;
@@ -48,18 +49,20 @@ class BodyMesh:
     source: str
 
     @property
+    @abc.abstractmethod
     def num_vertices(self) -> int:
-        raise NotImplementedError
+        """V, the number of vertices."""
 
+    @abc.abstractmethod
     def vertices(self, poses: torch.Tensor, trans: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
+        """Posed vertices `(..., V, 3)` from axis-angle `(..., 24, 3)` and pelvis positions `(..., 3)`."""
 
     def simplified(self, cell: float = 0.03) -> "BodyMesh":
         """A lighter mesh by vertex clustering on the rest pose (cells of `cell` metres, one per skinning joint).
 
         Each cluster keeps one of its own vertices, so skinning stays exact for the survivors; faces that collapse
         are dropped. For interactive players (plotly), not for the image-loss frames.
-        Example: `load_body_mesh().simplified(0.03).faces.shape[0]` ≈ 5k faces instead of 48k.
+        Example: `load_body_mesh().simplified(0.03).faces.shape[0]` → 7388 faces instead of 48396.
         """
         rest = self.vertices(torch.zeros(NUM_JOINTS, 3), torch.zeros(3)).numpy()
         cells = np.floor(rest / cell).astype(np.int64)
@@ -80,8 +83,9 @@ class BodyMesh:
         f = np.unique(f, axis=0)
         return _SubsetMesh(self, torch.from_numpy(keep), f, f"{self.source}, simplified to {len(f)} faces")
 
+    @abc.abstractmethod
     def _dominant_joint(self) -> np.ndarray:
-        return np.zeros(self.num_vertices, np.int64)
+        """`(V,)` the joint with the largest skinning weight per vertex (keeps clusters within one body part)."""
 
 
 class _SubsetMesh(BodyMesh):
