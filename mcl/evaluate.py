@@ -261,7 +261,7 @@ def edit_score(loaded, windows: Sequence[Motion], minus: str, plus: str, class_n
         raise ValueError("edit_score() got no windows")
     t = names.index(target)
     z = latent.encode(loaded, windows)
-    zm, zp = latent.embed_texts(loaded, [minus, plus])
+    zm, zp = latent.text_latents(loaded, [minus, plus])
     z_edit = latent.edit_latent(z, zm, zp, scale)
     n = windows[0].num_frames
 

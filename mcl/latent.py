@@ -84,8 +84,80 @@ def embed_texts(loaded, texts: Sequence[str]) -> torch.Tensor:
     return (e if isinstance(e, torch.Tensor) else torch.as_tensor(np.asarray(e))).detach().float().cpu()
 
 
-def latents(loaded, operands: Sequence[Operand]) -> torch.Tensor:
-    """`(N, D)`: each operand as a latent — a Motion is encoded, a str embedded as text, a vector used as it is.
+# --- text embeddings as latents ----------------------------------------------------------------------------------
+# The losses align z with text embeddings by cosine only, so nothing ties their norms: with MiniLM (unit vectors)
+# the encoder's z ends up an order of magnitude longer than a text embedding (‖z‖ ≈ 13 vs 1 on the DeepMimic CPU
+# run). The decoder has only seen encoder outputs, so a text embedding is put on the same scale before it is
+# decoded or mixed with encoded motions: its direction is kept and its norm set to the mean ‖z‖ of encoded
+# training windows (`latent_norm`). `text_norm="raw"` decodes the embedding as it is, exactly as the paper does
+# with CLIP's raw features.
+
+NORM_FILE = "latent_norm.json"
+
+
+def calibrate(loaded, motions: Sequence[Motion], max_windows: int = 512) -> float:
+    """Measure the mean ‖z‖ over (up to `max_windows`) 60-frame windows of `motions` and remember it for this run
+    (in `run_dir/latent_norm.json`, keyed by the checkpoint step). Example: `calibrate(run, train_clips)`."""
+    import json
+
+    from .data.windows import make_windows
+
+    ws = make_windows(motions)[:max_windows] or [m.resample(WINDOW_FPS) for m in motions][:max_windows]
+    if not ws:
+        raise ValueError("calibrate() got no motions")
+    norm = float(encode(loaded, ws).norm(dim=-1).mean())
+    loaded.__dict__["latent_norm"] = norm
+    run_dir = getattr(loaded, "run_dir", None)
+    if run_dir is not None:
+        from pathlib import Path
+
+        (Path(run_dir) / NORM_FILE).write_text(json.dumps({"step": int(getattr(loaded, "step", 0)), "norm": norm,
+                                                           "windows": len(ws)}))
+    return norm
+
+
+def latent_norm(loaded) -> float:
+    """The run's mean ‖z‖ of encoded training windows: remembered, read from `run_dir/latent_norm.json` (same
+    checkpoint step), or measured on the run's data spec (then saved). Example: `latent_norm(run)` → 12.9."""
+    import json
+
+    if "latent_norm" in getattr(loaded, "__dict__", {}):
+        return loaded.__dict__["latent_norm"]
+    run_dir = getattr(loaded, "run_dir", None)
+    if run_dir is not None:
+        from pathlib import Path
+
+        f = Path(run_dir) / NORM_FILE
+        if f.exists():
+            d = json.loads(f.read_text())
+            if d.get("step") == int(getattr(loaded, "step", 0)):
+                loaded.__dict__["latent_norm"] = float(d["norm"])
+                return float(d["norm"])
+    spec = str(getattr(loaded, "data_spec", "") or "")
+    if not spec or spec.startswith("custom"):
+        raise ValueError(f"run {run_dir}: its training data ({spec or 'unknown'}) cannot be reloaded to measure the "
+                         f"latent scale; call mcl.latent.calibrate(run, training_motions) once, or pass "
+                         f"text_norm='raw'")
+    from .data.errors import SkipReport
+    from .train import load_motions
+
+    return calibrate(loaded, load_motions(spec, SkipReport()))
+
+
+def text_latents(loaded, texts: Sequence[str], text_norm: str = "match") -> torch.Tensor:
+    """Text embeddings `(N, D)` ready to be decoded as z: scaled to the run's latent norm (`text_norm="match"`,
+    default) or as they are (`"raw"`, the paper). Example: `decode(run, text_latents(run, ["a person jumps"]))`."""
+    e = embed_texts(loaded, texts)
+    if text_norm == "raw":
+        return e
+    if text_norm != "match":
+        raise ValueError(f"text_norm={text_norm!r}: expected 'match' or 'raw'")
+    return e / e.norm(dim=-1, keepdim=True).clamp_min(1e-12) * latent_norm(loaded)
+
+
+def latents(loaded, operands: Sequence[Operand], text_norm: str = "match") -> torch.Tensor:
+    """`(N, D)`: each operand as a latent — a Motion is encoded, a str embedded as text (scaled, see
+    `text_latents`), a vector used as it is.
 
     Example: `latents(run, ["walk", walk_motion])` → both in the same space, so they can be added and compared.
     """
@@ -97,7 +169,7 @@ def latents(loaded, operands: Sequence[Operand]) -> torch.Tensor:
         for i, z in zip(mot, encode(loaded, [operands[i] for i in mot])):
             out[i] = z
     if txt:
-        for i, z in zip(txt, embed_texts(loaded, [operands[i] for i in txt])):
+        for i, z in zip(txt, text_latents(loaded, [operands[i] for i in txt], text_norm)):
             out[i] = z
     for i, o in enumerate(operands):
         if out[i] is None:
@@ -157,13 +229,14 @@ def reconstruct(loaded, motions: Sequence[Motion], n_frames: int | None = None) 
 
 # --- generation and editing --------------------------------------------------------------------------------------
 
-def text_to_motion(loaded, prompts: str | Sequence[str], n_frames: int = 60) -> list[Motion]:
-    """Decode each prompt's text embedding directly as z (the paper's text-to-motion: no text encoder of our own).
+def text_to_motion(loaded, prompts: str | Sequence[str], n_frames: int = 60, text_norm: str = "match") -> list[Motion]:
+    """Decode each prompt's text embedding directly as z (the paper's text-to-motion: no text encoder of our own),
+    scaled to the run's latent norm unless `text_norm="raw"` (see `text_latents`).
 
     Example: `text_to_motion(run, ["a person jumps", "a person walks"])` → two 60-frame motions at 30 fps.
     """
     prompts = [prompts] if isinstance(prompts, str) else list(prompts)
-    return decode(loaded, embed_texts(loaded, prompts), n_frames, texts=prompts)
+    return decode(loaded, text_latents(loaded, prompts, text_norm), n_frames, texts=prompts)
 
 
 def edit_latent(z_base: torch.Tensor, z_minus: torch.Tensor, z_plus: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
@@ -171,18 +244,20 @@ def edit_latent(z_base: torch.Tensor, z_minus: torch.Tensor, z_plus: torch.Tenso
     return z_base + scale * (z_plus - z_minus)
 
 
-def edit(loaded, base: Operand, minus: Operand, plus: Operand, scale: float = 1.0, n_frames: int = 60) -> Motion:
+def edit(loaded, base: Operand, minus: Operand, plus: Operand, scale: float = 1.0, n_frames: int = 60,
+         text_norm: str = "match") -> Motion:
     """Latent arithmetic edit: decode `z_base + scale · (z_plus − z_minus)` (MotionCLIP: base − v_start + v_end).
 
     Operands are Motions, texts or latents. Style: `edit(run, walk, "normal", "elderly")` adds "elderly minus
     normal" to a walk; `minus == plus` gives back the decoded base. Example: `edit(run, "jump", "walk", "walk old")`.
     """
-    zb, zm, zp = latents(loaded, [base, minus, plus])
+    zb, zm, zp = latents(loaded, [base, minus, plus], text_norm)
     title = f"{_describe(base)} − {_describe(minus)} + {_describe(plus)}"
     return decode(loaded, edit_latent(zb, zm, zp, scale), n_frames, texts=[title])[0]
 
 
-def compose_parts(loaded, upper: Operand, lower: Operand, neutral: Operand = "stand", n_frames: int = 60) -> Motion:
+def compose_parts(loaded, upper: Operand, lower: Operand, neutral: Operand = "stand", n_frames: int = 60,
+                  text_norm: str = "match") -> Motion:
     """Upper body of one motion on the lower body of another, by latent arithmetic as MotionCLIP does.
 
     MotionCLIP composes body parts without any joint masking (paper Fig. 5, the repo's `assets/paper_edits.csv`:
@@ -192,7 +267,7 @@ def compose_parts(loaded, upper: Operand, lower: Operand, neutral: Operand = "st
     the upper-body action is mostly an arm movement on top of standing. Example: `compose_parts(run, "drink from mug",
     "walk")` → a walk while drinking (when the space and training data know both).
     """
-    zu, zl, zn = latents(loaded, [upper, lower, neutral])
+    zu, zl, zn = latents(loaded, [upper, lower, neutral], text_norm)
     title = f"{_describe(lower)} − {_describe(neutral)} + {_describe(upper)}"
     return decode(loaded, edit_latent(zl, zn, zu), n_frames, texts=[title])[0]
 
@@ -225,13 +300,13 @@ def interpolate_latents(za: torch.Tensor, zb: torch.Tensor, steps: int = 5, sphe
 
 
 def interpolate(loaded, a: Operand, b: Operand, steps: int = 5, spherical: bool = False,
-                n_frames: int = 60) -> list[Motion]:
+                n_frames: int = 60, text_norm: str = "match") -> list[Motion]:
     """`steps` motions decoded along the latent path from `a` to `b` (Motions, texts or latents).
 
     t = 0 and t = 1 use the endpoint latents unchanged, so they decode to exactly `decode(a)` and `decode(b)`.
     Example: `interpolate(run, "walk", "run", steps=5)`.
     """
-    za, zb = latents(loaded, [a, b])
+    za, zb = latents(loaded, [a, b], text_norm)
     zs = interpolate_latents(za, zb, steps, spherical)
     ts = np.linspace(0.0, 1.0, steps)
     titles = [f"{_describe(a)} → {_describe(b)} t={t:.2f}" for t in ts]

@@ -40,16 +40,45 @@ def test_decode_stands_on_floor_at_30fps_any_length(run):
 
 def test_text_to_motion_decodes_text_embedding(run):
     (m,) = latent.text_to_motion(run, "a person jumps", n_frames=45)
-    direct = latent.decode(run, run.space.encode_text(["a person jumps"]), n_frames=45)[0]
+    direct = latent.decode(run, latent.text_latents(run, ["a person jumps"]), n_frames=45)[0]
     assert m.texts == ["a person jumps"] and m.num_frames == 45
     np.testing.assert_allclose(m.poses, direct.poses, atol=1e-6)
+
+
+def test_text_latents_keep_direction_and_take_the_latent_norm(run):
+    from mcl.data.synthetic import synthetic_dataset
+    from mcl.data.windows import make_windows
+
+    raw = run.space.encode_text(["a person waves", "a person sits"])
+    np.testing.assert_allclose(latent.text_latents(run, ["a person waves", "a person sits"], text_norm="raw"), raw)
+    t = latent.text_latents(run, ["a person waves", "a person sits"])
+    # the norm is the mean ‖z‖ of the run's training data (here `synthetic`), the direction the text's
+    want = float(latent.encode(run, make_windows(synthetic_dataset(16, frames=240))).norm(dim=1).mean())
+    np.testing.assert_allclose(t.norm(dim=1), [want, want], rtol=1e-4)
+    np.testing.assert_allclose(torch.nn.functional.cosine_similarity(t, raw), [1.0, 1.0], atol=1e-6)
+    (m_raw,) = latent.text_to_motion(run, "a person waves", text_norm="raw")
+    np.testing.assert_allclose(m_raw.to_tensor(), latent.decode(run, raw[:1])[0].to_tensor(), atol=1e-5)
+    with pytest.raises(ValueError, match="text_norm"):
+        latent.text_latents(run, ["x"], text_norm="unit")
+
+
+def test_latent_norm_of_custom_data_needs_calibration():
+    from latent_fakes import FakeLoaded
+
+    run = tiny_loaded(dim=16)
+    custom = FakeLoaded(run.model, run.space, data_spec="custom (3 motions)")
+    with pytest.raises(ValueError, match="calibrate"):
+        latent.text_latents(custom, ["walk"])
+    norm = latent.calibrate(custom, [synthetic_motion(120, seed=s) for s in range(3)])
+    assert latent.latent_norm(custom) == norm
+    assert float(latent.text_latents(custom, ["walk"]).norm()) == pytest.approx(norm, rel=1e-5)
 
 
 def test_latents_accepts_motions_texts_vectors(run):
     m = synthetic_motion(60, seed=4)
     v = torch.randn(16)
     z = latent.latents(run, ["walk", m, v])
-    np.testing.assert_allclose(z[0], run.space.encode_text(["walk"])[0])
+    np.testing.assert_allclose(z[0], latent.text_latents(run, ["walk"])[0])
     np.testing.assert_allclose(z[1], latent.encode(run, [m])[0], atol=1e-6)
     np.testing.assert_allclose(z[2], v)
     with pytest.raises(TypeError, match="operand 0"):
@@ -66,7 +95,7 @@ def test_edit_with_minus_equal_plus_returns_base(run):
 
 
 def test_edit_is_latent_arithmetic(run):
-    zb, zm, zp = run.space.encode_text(["walk", "normal", "elderly"])
+    zb, zm, zp = latent.text_latents(run, ["walk", "normal", "elderly"])
     out = latent.edit(run, "walk", "normal", "elderly", scale=0.5)
     ref = latent.decode(run, zb + 0.5 * (zp - zm))[0]
     np.testing.assert_allclose(out.poses, ref.poses, atol=1e-5)
@@ -74,7 +103,7 @@ def test_edit_is_latent_arithmetic(run):
 
 
 def test_compose_parts_is_lower_minus_neutral_plus_upper(run):
-    zu, zl, zn = run.space.encode_text(["drink from mug", "walk", "stand"])
+    zu, zl, zn = latent.text_latents(run, ["drink from mug", "walk", "stand"])
     out = latent.compose_parts(run, upper="drink from mug", lower="walk")
     np.testing.assert_allclose(out.poses, latent.decode(run, zl - zn + zu)[0].poses, atol=1e-5)
 
@@ -84,7 +113,7 @@ def test_interpolation_endpoints_decode_to_endpoints(run, spherical):
     a, b = synthetic_motion(60, seed=7), "a person waves"
     ms = latent.interpolate(run, a, b, steps=5, spherical=spherical)
     assert len(ms) == 5
-    za, zb = latent.encode(run, [a])[0], run.space.encode_text([b])[0]
+    za, zb = latent.encode(run, [a])[0], latent.text_latents(run, [b])[0]
     zs = latent.interpolate_latents(za, zb, steps=5, spherical=spherical)
     torch.testing.assert_close(zs[0], za, rtol=0, atol=0)  # exactly the endpoint latents
     torch.testing.assert_close(zs[-1], zb, rtol=0, atol=0)

@@ -65,6 +65,9 @@ def test_generate_json_and_length(run_dir, tmp_path, fast_space):
     rec = json.loads(out.read_text())["motions"][0]
     assert rec["text"] == "a person waves" and len(rec["poses_axis_angle"]) == 45 and rec["fps"] == 30.0
     assert rec["joint_names"][0] == "pelvis"
+    # the latent scale was measured once on the run's data and remembered beside the checkpoint
+    saved = json.loads((run_dir / "latent_norm.json").read_text())
+    assert saved["step"] == 1 and saved["norm"] > 0 and saved["windows"] == 64
 
 
 def test_edit_minus_equal_plus_and_npz_operands(run_dir, tmp_path, fast_space):
