@@ -87,7 +87,7 @@ def main(argv=None) -> int:
 
     import numpy as np
 
-    from mcl import evaluate
+    from mcl import evaluate, latent
     from mcl.checkpoint import load
     from mcl.config import preset
     from mcl.data.errors import SkipReport
@@ -104,15 +104,17 @@ def main(argv=None) -> int:
     t0 = time.time()
     result: dict = {"protocol": {k: getattr(args, k) for k in ("train_takes", "test_takes", "test_fraction",
                                                                 "max_steps", "space")}}
+    train_clips = load_bandai(subset_folder(root, train_ids, tmp / "train"), report=SkipReport())
+    print(f"train: {len(train_clips)} clips from {len(train_ids)} (content, style) pairs")
     if not args.eval_only:
-        train_clips = load_bandai(subset_folder(root, train_ids, tmp / "train"), report=report)
-        print(f"train: {len(train_clips)} clips from {len(train_ids)} (content, style) pairs")
         t1 = time.time()
         train(preset("cpu"), motions=train_clips, space=args.space, out=args.out, val_split="none",
               epochs=10_000, max_steps=args.max_steps)
         result["train_minutes"] = round((time.time() - t1) / 60, 1)
-        result["train_clips"] = len(train_clips)
+    result["train_clips"] = len(train_clips)
     run = load(args.out, which="latest")
+    # texts are decoded / added at the scale of encoded motions (mcl.latent.text_latents); measure it on train data
+    result["latent_norm"] = latent.calibrate(run, train_clips)
     test_clips = load_bandai(subset_folder(root, test_ids, tmp / "test"), report=report)
     ws = make_windows(test_clips, report=report)
     print(f"test: {len(test_clips)} clips → {len(ws)} windows")
