@@ -74,6 +74,7 @@ class TrainConfig:
     batch_size: int = 20
     lr: float = 1e-4
     weight_decay: float = 0.01    # torch's AdamW default, which the official code uses
+    optimizer: str = "adamw"      # "adamw" (the paper) or "sgd" (plain SGD: an update linear in the gradient)
     grad_clip: float | None = None
     seed: int = 10
     fps: float = 30.0
@@ -98,6 +99,8 @@ class TrainConfig:
             self.loss = LossConfig(**self.loss)
         if self.val_split not in ("auto", "time", "clip", "mirror", "none"):
             raise ValueError(f"val_split={self.val_split!r}: expected 'auto', 'time', 'clip', 'mirror' or 'none'")
+        if self.optimizer not in ("adamw", "sgd"):
+            raise ValueError(f"optimizer={self.optimizer!r}: expected 'adamw' or 'sgd'")
         if self.chunk_frames < self.window_frames:
             raise ValueError(f"chunk_frames={self.chunk_frames} < window_frames={self.window_frames}")
 

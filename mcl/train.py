@@ -271,7 +271,10 @@ def train(cfg: TrainConfig | None = None, *, motions: list[Motion] | None = None
     # model + optimizer, identical on every rank (same seed); DDP also broadcasts rank 0's weights
     torch.manual_seed(cfg.seed)
     model = MotionCLIP(cfg.model).to(device)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "sgd":
+        opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    else:
+        opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     torch.manual_seed(cfg.seed + 1 + rank)  # dropout stream per rank
     epoch, first_batch, step, best = 0, 0, 0, math.inf
     resumed = None

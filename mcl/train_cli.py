@@ -15,7 +15,7 @@ def _overrides(args: argparse.Namespace) -> dict:
             "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed, "max_steps": args.max_steps,
             "grad_clip": args.grad_clip, "device": args.device, "val_split": args.val_split,
             "val_fraction": args.val_fraction, "checkpoint_every": args.checkpoint_every,
-            "cache_dir": args.cache_dir}
+            "cache_dir": args.cache_dir, "optimizer": args.optimizer}
     out = {k: v for k, v in flat.items() if v is not None}
     if args.fixed_windows:
         out["fixed_windows"] = True
@@ -62,6 +62,7 @@ def register(sub) -> None:
     p.add_argument("--batch-size", type=int, help="global batch (paper: 20); split across torchrun ranks")
     p.add_argument("--lr", type=float)
     p.add_argument("--seed", type=int)
+    p.add_argument("--optimizer", choices=["adamw", "sgd"], help="adamw (the paper, default) or sgd")
     p.add_argument("--max-steps", type=int, help="stop (and checkpoint) after this many optimizer steps")
     p.add_argument("--grad-clip", type=float, help="clip the gradient norm to this value")
     p.add_argument("--device", help="auto (cuda:LOCAL_RANK when present), cpu, cuda")
