@@ -220,6 +220,8 @@ def train(cfg: TrainConfig | None = None, *, motions: list[Motion] | None = None
     if world > 1 and not dist.is_initialized():
         dist.init_process_group("nccl" if torch.cuda.is_available() and cfg.device != "cpu" else "gloo")
         own_pg = True
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
     device = _device(cfg.device, local_rank)
     if device.type == "cuda":
         torch.cuda.set_device(device)
@@ -399,7 +401,8 @@ def train(cfg: TrainConfig | None = None, *, motions: list[Motion] | None = None
                 metrics.log(dict(val, split="val", epoch=epoch, step=step, seconds=round(time.time() - t0, 3)))
                 if val["loss"] < best:
                     best, tags = val["loss"], ("latest", "best")
-                say(f"epoch {epoch}: train loss {last.get('loss', float('nan')):.4g}, val loss {val['loss']:.4g}")
+                if epoch % max(1, cfg.epochs // 20) == 0 or epoch == cfg.epochs - 1:  # ~20 lines per run
+                    say(f"epoch {epoch}: train loss {last.get('loss', float('nan')):.4g}, val loss {val['loss']:.4g}")
             if world > 1:  # every rank must agree on `best` for the next manifest
                 holder = [best]
                 dist.broadcast_object_list(holder, src=0)

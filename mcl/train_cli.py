@@ -15,7 +15,8 @@ def _overrides(args: argparse.Namespace) -> dict:
             "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed, "max_steps": args.max_steps,
             "grad_clip": args.grad_clip, "device": args.device, "val_split": args.val_split,
             "val_fraction": args.val_fraction, "checkpoint_every": args.checkpoint_every,
-            "cache_dir": args.cache_dir, "optimizer": args.optimizer}
+            "cache_dir": args.cache_dir, "optimizer": args.optimizer,
+            "threads": args.threads}
     out = {k: v for k, v in flat.items() if v is not None}
     if args.fixed_windows:
         out["fixed_windows"] = True
@@ -65,6 +66,8 @@ def register(sub) -> None:
     p.add_argument("--optimizer", choices=["adamw", "sgd"], help="adamw (the paper, default) or sgd")
     p.add_argument("--max-steps", type=int, help="stop (and checkpoint) after this many optimizer steps")
     p.add_argument("--grad-clip", type=float, help="clip the gradient norm to this value")
+    p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice; 1 is much "
+                                               "faster when other processes share the cores)")
     p.add_argument("--device", help="auto (cuda:LOCAL_RANK when present), cpu, cuda")
     p.add_argument("--val-split", choices=["auto", "time", "clip", "mirror", "none"])
     p.add_argument("--val-fraction", type=float)
