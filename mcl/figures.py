@@ -25,11 +25,13 @@ FPS = 30.0
 
 # figure file stem → (the paper figure it corresponds to, what it shows)
 PAPER_FIGURES: dict[str, tuple[str, str]] = {
-    "fig1_text_to_motion": ("Fig. 1 / Fig. 4 (text-to-motion)", "key poses of motions decoded from text prompts"),
-    "fig_style_edit": ("Fig. 5 top (latent style arithmetic)", "a motion, then the motion − text A + text B"),
-    "fig_interpolation": ("Fig. 6 (latent interpolation)", "motions decoded along the line between two latents"),
-    "fig_umap": ("Fig. 7 (latent-space visualisation)", "UMAP of window latents and class-name text embeddings"),
-    "fig_confusion": ("Tab. 2 / §4.4 (action recognition)", "zero-shot recognition confusion matrix"),
+    "fig1_text_to_motion": ("Fig. 1 (teaser) and the text-to-motion results", "key poses of motions decoded from "
+                                                                               "text prompts"),
+    "fig_style_edit": ("the motion-editing figure (Fig. 5: latent arithmetic)", "a motion, then the motion − text A "
+                                                                               "+ text B"),
+    "fig_interpolation": ("the latent-interpolation figure", "motions decoded along the line between two latents"),
+    "fig_umap": ("the latent-space visualisation figure", "UMAP of window latents and class-name text embeddings"),
+    "fig_confusion": ("the action-recognition table (BABEL-60 protocol)", "zero-shot recognition confusion matrix"),
 }
 
 
@@ -43,14 +45,20 @@ class ClassSetup:
     prompts: list[str]
 
 
-def class_setup(data: str, motions: Sequence[Motion] | None = None) -> ClassSetup:
+def class_setup(data: str, motions: Sequence[Motion] | None = None, by: str | None = None) -> ClassSetup:
     """Class names and prompts for recognition and UMAP colouring of a data spec.
 
     DeepMimic: the 15 clip names, each prompted with its canonical description ("a person does a cartwheel");
-    Bandai: the 10 contents ("walk turn left"); AMASS+BABEL: the BABEL-60 classes; anything else: the distinct
-    `action` labels of `motions`. Example: `class_setup("deepmimic").prompts[0] == "a person walks forward"`.
+    Bandai: the 10 contents ("walk turn left"), or with `by="style"` the 7 styles ("an elderly person");
+    AMASS+BABEL: the BABEL-60 classes; anything else: the distinct `action` labels of `motions`.
+    Example: `class_setup("deepmimic").prompts[0] == "a person walks forward"`.
     """
     source = data.split(":", 1)[0].split("?", 1)[0]
+    if source == "bandai" and by == "style":
+        from .data.bandai import STYLES
+        return ClassSetup("style", list(STYLES), [f"{'an' if s[0] in 'aeiou' else 'a'} {s} person" for s in STYLES])
+    if by not in (None, "style"):
+        raise ValueError(f"by={by!r}: only 'style' (Bandai) is known")
     if source == "deepmimic":
         from .data.deepmimic import CLIP_NAMES, TEXTS
         return ClassSetup("action", list(CLIP_NAMES), [TEXTS[n][0] for n in CLIP_NAMES])
@@ -109,6 +117,63 @@ def dataset_windows(data: str | Sequence[Motion], split: str = "all", loaded=Non
             m = fit_to_window(m, WINDOW)
         out += windows(m, WINDOW, stride, report)
     return out
+
+
+def first_window_per_label(windows: Sequence[Motion], label_key: str) -> dict[str, Motion]:
+    """label → the first window carrying it (a window with a list of labels counts for each).
+
+    Example: `first_window_per_label(dataset_windows("deepmimic"), "action")["walk"]`.
+    """
+    out: dict[str, Motion] = {}
+    for w in windows:
+        for lab in _as_list(w.labels.get(label_key)):
+            out.setdefault(str(lab), w)
+    return out
+
+
+@dataclass
+class Examples:
+    """The worked examples the notebooks use for a data set: prompts for text-to-motion, one edit
+    (`base_label`, `minus`, `plus`), one body-part composition (`upper`, `lower`, `neutral`) and one interpolation."""
+    prompts: list[str]
+    free_prompts: list[str]
+    base_label: str
+    minus: str
+    plus: str
+    upper: str
+    lower: str
+    neutral: str
+    interpolate: tuple[str, str]
+
+
+def examples(data: str) -> Examples:
+    """Worked examples for `data`. DeepMimic has one clip per action and no styles, so its "style" edit swaps the
+    action word (walk − "walks" + "runs"); Bandai edits a normal walk into an elderly one, as the paper's Fig. 5.
+    Example: `examples("deepmimic").plus == "a person runs forward"`.
+    """
+    source = data.split(":", 1)[0].split("?", 1)[0]
+    if source == "bandai":
+        return Examples(["a person walks in a normal way", "an elderly person walking", "a person runs in an active way",
+                         "a person waves both hands"], ["a person walks sadly", "a person jumps"],
+                        "walk", "a person walks in a normal way", "a person walks in an elderly way",
+                        "a person waves the right hand", "a person walks in a normal way", "a person stands",
+                        ("a person walks in a normal way", "a person runs in a normal way"))
+    from .data.deepmimic import TEXTS
+    return Examples([TEXTS[n][0] for n in ("walk", "jump", "cartwheel", "punch", "backflip", "crawl")],
+                    ["a person walks backwards", "a person waves hello", "a person sits down", "a person is dancing"],
+                    "walk", TEXTS["walk"][0], TEXTS["run"][0],
+                    TEXTS["punch"][0], TEXTS["walk"][0], "a person stands still",
+                    (TEXTS["walk"][0], TEXTS["run"][0]))
+
+
+def figures_table(figures_dir: str | os.PathLike = "figures") -> str:
+    """A markdown table: each paper-style figure file in `figures_dir`, the paper figure it corresponds to, what it
+    shows. Example: `IPython.display.Markdown(figures_table("figures"))`."""
+    rows = ["| file | paper | shows |", "|---|---|---|"]
+    for stem, (paper, what) in PAPER_FIGURES.items():
+        files = [p.name for p in sorted(Path(figures_dir).glob(stem + ".*"))]
+        rows.append(f"| {', '.join(files) or f'{stem} (not written)'} | {paper} | {what} |")
+    return "\n".join(rows)
 
 
 def read_metrics(run_dir: str | os.PathLike) -> list[dict]:

@@ -21,16 +21,15 @@ LAYOUT = widgets.Layout(width="520px")
 
 
 def _display(output: widgets.Output, obj) -> None:
-    """Show `obj` in `output`; outside IPython (tests, scripts) there is nothing to draw into, so do nothing."""
+    """Show `obj` in `output` by setting its `outputs` state (no `with output:` capture: under papermill/nbclient a
+    captured plotly figure stalls the cell until the execution timeout). Outside IPython there is nothing to draw."""
     from IPython import get_ipython
 
-    if get_ipython() is None:
+    ip = get_ipython()
+    if ip is None:
         return
-    from IPython.display import display
-
-    with output:
-        output.clear_output(wait=True)
-        display(obj)
+    data, metadata = ip.display_formatter.format(obj)
+    output.outputs = ({"output_type": "display_data", "data": data, "metadata": metadata},)
 
 
 def _label(o) -> str:
