@@ -70,17 +70,20 @@ def git_commit() -> str:
 
 
 # --- saving ----------------------------------------------------------------------------------------------------
-def save(run_dir: str | os.PathLike, model: MotionCLIP, optimizer: torch.optim.Optimizer | None,
-         manifest: dict, rng: dict | None = None, tags: tuple[str, ...] = ("latest",)) -> Path:
+def save(run_dir: str | os.PathLike, model: MotionCLIP | dict[str, torch.Tensor],
+         optimizer: torch.optim.Optimizer | None, manifest: dict, rng: dict | None = None,
+         tags: tuple[str, ...] = ("latest",)) -> Path:
     """Write the weights and state of step `manifest["step"]`, then point each tag's manifest (`latest`, `best`) at it.
 
-    `manifest` holds JSON values (epoch, step, metrics, config, …). Files no manifest names any more are removed.
+    `model` may be a state dict (a kept copy of the best weights). `manifest` holds JSON values (epoch, step,
+    metrics, config, …). Files that no manifest names any more are removed.
     Example: `save("runs/x", model, opt, {"step": 10, "epoch": 1, "config": cfg.to_dict()}, tags=("latest", "best"))`.
     """
     ckdir = Path(run_dir) / CKPT_DIR
     stem = f"step-{int(manifest['step']):08d}"
     weights, state = ckdir / f"{stem}.safetensors", ckdir / f"{stem}.state.pt"
-    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    sd = model if isinstance(model, dict) else model.state_dict()
+    tensors = {k: v.detach().cpu().contiguous() for k, v in sd.items()}
     _atomic(weights, lambda tmp: save_file(tensors, tmp, metadata={"step": str(manifest["step"])}))
     if optimizer is not None:
         payload = {"optimizer": optimizer.state_dict(), "rng": rng or {}}

@@ -84,7 +84,8 @@ class TrainConfig:
     val_split: str = "auto"
     val_fraction: float = 0.2
     max_steps: int | None = None   # stop (and checkpoint) after this many optimizer steps in total
-    checkpoint_every: int = 0      # also checkpoint every N steps (0: only at the end of each epoch)
+    checkpoint_every: int = 0      # also checkpoint every N steps (0: only at the end of epochs)
+    checkpoint_seconds: float = 60.0  # end-of-epoch checkpoints at most this often (always after the last epoch)
     resume: bool = False
     device: str = "auto"
     threads: int = 0               # CPU threads for torch (0: torch's default); 1 is far faster on a busy machine

@@ -220,8 +220,9 @@ def train(cfg: TrainConfig | None = None, *, motions: list[Motion] | None = None
     if world > 1 and not dist.is_initialized():
         dist.init_process_group("nccl" if torch.cuda.is_available() and cfg.device != "cpu" else "gloo")
         own_pg = True
+    threads_before = torch.get_num_threads()
     if cfg.threads:
-        torch.set_num_threads(cfg.threads)
+        torch.set_num_threads(cfg.threads)  # restored when train() returns
     device = _device(cfg.device, local_rank)
     if device.type == "cuda":
         torch.cuda.set_device(device)
@@ -338,6 +339,8 @@ def train(cfg: TrainConfig | None = None, *, motions: list[Motion] | None = None
                                             best_val=best, metrics=metrics_),
                       rng={"ranks": rngs}, tags=tags)
 
+    best_copy = None          # (weights, manifest) of the best validation so far, not yet written
+    last_save = time.time()
     bar = tqdm(total=total_steps, initial=min(step, total_steps), desc="training", disable=not (cfg.progress and main),
                dynamic_ncols=True)
     t0 = time.time()
@@ -388,28 +391,39 @@ def train(cfg: TrainConfig | None = None, *, motions: list[Motion] | None = None
                     break
                 if stop or (cfg.checkpoint_every and step % cfg.checkpoint_every == 0):
                     save(("latest",), epoch, b + 1, {"train": last})
+                    if main and best_copy is not None:
+                        ckpt.save(run, best_copy[0], None, best_copy[1], tags=("best",))
+                    best_copy, last_save = None, time.time()
                 if stop:
                     break
             else:
                 end_of_epoch = True  # resumed exactly at an epoch's end
             if stop and not end_of_epoch:
                 break
-            # end of epoch: validate, then checkpoint (best when validation improved)
+            # end of epoch: validate; keep a copy of the best weights; checkpoint at most every checkpoint_seconds
             val = evaluate(model, val_set, cfg, text_table, image_table, device) if main else {}
-            tags = ("latest",)
             if main and val:
                 metrics.log(dict(val, split="val", epoch=epoch, step=step, seconds=round(time.time() - t0, 3)))
                 if val["loss"] < best:
-                    best, tags = val["loss"], ("latest", "best")
+                    best = val["loss"]
+                    best_copy = ({k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()},
+                                 dict(manifest_base, epoch=epoch + 1, epoch_batch=0, step=step, best_val=best,
+                                      metrics={"train": last, "val": val}))
                 if epoch % max(1, cfg.epochs // 20) == 0 or epoch == cfg.epochs - 1:  # ~20 lines per run
                     say(f"epoch {epoch}: train loss {last.get('loss', float('nan')):.4g}, val loss {val['loss']:.4g}")
-            if world > 1:  # every rank must agree on `best` for the next manifest
-                holder = [best]
-                dist.broadcast_object_list(holder, src=0)
-                best = holder[0]
             epoch, first_batch = epoch + 1, 0
-            save(tags, epoch, 0, {"train": last, "val": val})
+            due = stop or epoch >= cfg.epochs or time.time() - last_save >= cfg.checkpoint_seconds
+            if world > 1:  # rank 0 decides, so every rank joins the same collective saves
+                holder = [best, due]
+                dist.broadcast_object_list(holder, src=0)
+                best, due = holder
+            if due:
+                save(("latest",), epoch, 0, {"train": last, "val": val})
+                if main and best_copy is not None:
+                    ckpt.save(run, best_copy[0], None, best_copy[1], tags=("best",))
+                best_copy, last_save = None, time.time()
     finally:
+        torch.set_num_threads(threads_before)
         bar.close()
         metrics.close()
         if own_pg:

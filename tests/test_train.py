@@ -17,7 +17,7 @@ TINY = dict(n_layers=1, d_model=32, n_heads=2, d_ff=64)
 
 
 def _cfg(out, **kw):
-    base = dict(out=str(out), epochs=3, batch_size=4, lr=1e-3, progress=False, model=dict(TINY))
+    base = dict(out=str(out), epochs=3, batch_size=4, lr=1e-3, progress=False, threads=1, model=dict(TINY))
     base.update(kw)
     return preset("cpu", **base)
 
