@@ -26,12 +26,20 @@ def setup(quiet: bool = False) -> Path:
 
     Moves the working directory to the project root (so `runs/…` and `figures/` mean the same from `notebooks/`),
     and picks plotly renderers that work live in JupyterLab (mimetype) and in exported HTML (`notebook`, which embeds
-    plotly.js once, so a static page needs no network). Example: first cell `root = mcl.notebooks.setup()`.
+    plotly.js once, so a static page needs no network); matplotlib figures display as PNG without pyplot.
+    Example: first cell `root = mcl.notebooks.setup()`.
     """
     here = Path.cwd()
     if here.name == "notebooks" and not (here / "pyproject.toml").exists() and (here.parent / "pyproject.toml").exists():
         os.chdir(here.parent)
     os.environ.setdefault("MPLBACKEND", "Agg")
+    try:  # matplotlib Figures returned by mcl (not pyplot) display as PNG even without the inline backend
+        from IPython import get_ipython
+        from IPython.core.pylabtools import select_figure_formats
+        if get_ipython() is not None:
+            select_figure_formats(get_ipython(), {"png"}, dpi=100)
+    except ImportError:
+        pass
     try:
         import plotly.io as pio
         pio.renderers.default = "plotly_mimetype+notebook"
