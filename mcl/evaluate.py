@@ -221,24 +221,25 @@ def text_to_motion_match(loaded, clips: Sequence[Motion], texts: Sequence[str] |
     """Generate from each clip's own text and check which clip the result is closest to.
 
     Distance to a clip = the smallest root-relative MPJPE between the generated motion and any `n_frames` window of
-    the clip (stride 10). `hits` counts clips whose own generation is closest to them. Returns `hits`, `n`,
+    the clip (stride 10); clips shorter than `n_frames` are first extended as training does (`fit_to_window`: looped
+    when they loop, else the last frame held), so every comparison covers the same number of frames. `hits` counts clips whose own generation is closest to them. Returns `hits`, `n`,
     `nearest` (clip index per generation) and the distance matrix `dist_mm` (generation × clip).
     Example: `text_to_motion_match(run, load("deepmimic"))["hits"]`.
     """
+    from .batches import fit_to_window
     from .data.windows import windows as cut
 
-    clips = [c.resample(WINDOW_FPS) for c in clips]
+    clips = [fit_to_window(c.resample(WINDOW_FPS), n_frames) for c in clips]
     texts = list(texts) if texts is not None else [c.texts[0] if c.texts else c.name for c in clips]
     gen = latent.text_to_motion(loaded, texts, n_frames=n_frames)
     gen_j = np.stack([_joints(g) for g in gen])  # (G, n, 24, 3)
     gen_j = gen_j - gen_j[:, :, :1]
     dist = np.zeros((len(gen), len(clips)))
     for c, clip in enumerate(clips):
-        ws = cut(clip, length=min(n_frames, clip.num_frames), stride=10)
+        ws = cut(clip, length=n_frames, stride=10)
         wj = np.stack([_joints(w) for w in ws])  # (W, n, 24, 3)
         wj = wj - wj[:, :, :1]
-        n = wj.shape[1]
-        d = np.linalg.norm(gen_j[:, None, :n] - wj[None], axis=-1).mean(axis=(2, 3)) * 1000  # (G, W)
+        d = np.linalg.norm(gen_j[:, None] - wj[None], axis=-1).mean(axis=(2, 3)) * 1000  # (G, W)
         dist[:, c] = d.min(axis=1)
     nearest = dist.argmin(axis=1)
     return {"hits": int((nearest == np.arange(len(clips))).sum()), "n": len(clips), "texts": texts,

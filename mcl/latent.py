@@ -97,7 +97,7 @@ NORM_FILE = "latent_norm.json"
 
 def calibrate(loaded, motions: Sequence[Motion], max_windows: int = 512) -> float:
     """Measure the mean ‖z‖ over (up to `max_windows`) 60-frame windows of `motions` and remember it for this run
-    (in `run_dir/latent_norm.json`, keyed by the checkpoint step). Example: `calibrate(run, train_clips)`."""
+    (in `run_dir/latent_norm.json`, one entry per checkpoint step). Example: `calibrate(run, train_clips)`."""
     import json
 
     from .data.windows import make_windows
@@ -111,8 +111,10 @@ def calibrate(loaded, motions: Sequence[Motion], max_windows: int = 512) -> floa
     if run_dir is not None:
         from pathlib import Path
 
-        (Path(run_dir) / NORM_FILE).write_text(json.dumps({"step": int(getattr(loaded, "step", 0)), "norm": norm,
-                                                           "windows": len(ws)}))
+        f = Path(run_dir) / NORM_FILE
+        saved = json.loads(f.read_text()) if f.exists() else {}
+        saved[str(int(getattr(loaded, "step", 0)))] = {"norm": norm, "windows": len(ws)}  # one entry per checkpoint
+        f.write_text(json.dumps(saved, indent=1))
     return norm
 
 
@@ -129,8 +131,8 @@ def latent_norm(loaded) -> float:
 
         f = Path(run_dir) / NORM_FILE
         if f.exists():
-            d = json.loads(f.read_text())
-            if d.get("step") == int(getattr(loaded, "step", 0)):
+            d = json.loads(f.read_text()).get(str(int(getattr(loaded, "step", 0))))
+            if d is not None:
                 loaded.__dict__["latent_norm"] = float(d["norm"])
                 return float(d["norm"])
     spec = str(getattr(loaded, "data_spec", "") or "")

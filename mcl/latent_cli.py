@@ -105,7 +105,15 @@ def parse_operand(op: str, frames: int = 60):
 def _load_run(args):
     from .checkpoint import load
 
-    return load(args.run, which=args.which, device=args.device)
+    run = load(args.run, which=args.which, device=args.device)
+    if getattr(args, "calibrate", None):
+        from .data.errors import SkipReport
+        from .latent import calibrate
+        from .train import load_motions
+
+        print(f"latent scale ‖z‖ = {calibrate(run, load_motions(args.calibrate, SkipReport())):.3f} "
+              f"(measured on {args.calibrate}, saved in the run dir)")
+    return run
 
 
 def _write(motions, args) -> None:
@@ -191,6 +199,13 @@ def _eval_windows(args, run, report):
         if not use:
             raise ValueError(f"--split {split}: the run's split rule ({desc}) leaves no clips; use --split all")
     args.split_used = split
+    if args.short == "extend":  # as training does: loop a looping clip, else hold its last frame
+        from .batches import fit_to_window
+
+        notes: list[str] = []
+        use = [fit_to_window(m.resample(30.0), args.frames, notes) for m in use]
+        if notes:
+            print(f"extended {len(notes)} clip(s) shorter than {args.frames} frames (--short skip to leave them out)")
     ws = make_windows(use, length=args.frames, stride=args.stride, report=report)
     if not ws:
         raise ValueError(f"--data {args.data!r}: no {args.frames}-frame windows\n{report.summary()}")
@@ -254,6 +269,9 @@ def _run_args(p: argparse.ArgumentParser, output: bool = True) -> None:
     p.add_argument("--which", default="best", choices=["best", "latest"], help="checkpoint to load (default best)")
     p.add_argument("--device", default="cpu", help="torch device (default cpu)")
     p.add_argument("--frames", type=int, default=60, help="frames per motion at 30 fps (default 60, as trained)")
+    p.add_argument("--calibrate", metavar="SPEC", help="measure the run's latent scale (mean ‖z‖, used to decode texts) "
+                                                       "on this data first; needed once for runs trained on custom "
+                                                       "motions")
     if output:
         p.add_argument("-o", "--output", required=True, help=f"output file: {', '.join(FORMATS)}")
 
@@ -322,6 +340,9 @@ def register(sub) -> None:
     p.add_argument("--split", default="auto", choices=["auto", "val", "train", "all"],
                    help="val: only what the run held out (its own split rule); all: every window; auto (default): "
                         "val when --data is the run's training data, else all. generation always uses whole clips")
+    p.add_argument("--short", default="extend", choices=["extend", "skip"],
+                   help="clips shorter than a window: extend them as training does (loop / hold the last frame, "
+                        "default) or skip them (counted in the report)")
     p.add_argument("--stride", type=int, default=None, help="window stride in frames (default: non-overlapping)")
     p.add_argument("--limit", type=int, default=0, help="use only the first N clips (0: all)")
     p.add_argument("--lengths", default=None, help="reconstruction: also decode at these lengths, e.g. 30,60,120")

@@ -67,7 +67,7 @@ def test_generate_json_and_length(run_dir, tmp_path, fast_space):
     assert rec["joint_names"][0] == "pelvis"
     # the latent scale was measured once on the run's data and remembered beside the checkpoint
     saved = json.loads((run_dir / "latent_norm.json").read_text())
-    assert saved["step"] == 1 and saved["norm"] > 0 and saved["windows"] == 64
+    assert saved["1"]["norm"] > 0 and saved["1"]["windows"] == 64  # keyed by checkpoint step
 
 
 def test_edit_minus_equal_plus_and_npz_operands(run_dir, tmp_path, fast_space):
