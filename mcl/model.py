@@ -1,7 +1,8 @@
 """The MotionCLIP auto-encoder (Tevet et al. 2022): a transformer encoder to one latent z, a transformer decoder back.
 
 Same maths as the official model (post-norm layers, GELU, dropout 0.1, sinusoidal positions, learned query token,
-T positional queries attending to z as a one-token memory), built batch-first so PyTorch's fused attention runs.
+T positional queries attending to z as a one-token memory), built batch-first so PyTorch's fused attention runs, and
+with the decoder's cross-attention computed the cheap way a one-token memory allows (`MemoryTokenDecoderLayer`).
 Two deliberate differences from the official code: one query token instead of an unused (mu, sigma) pair, and no
 padding mask (every window has the same length, so the mask would be all ones).
 """
@@ -11,6 +12,7 @@ import math
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from .config import ModelConfig
 
@@ -33,6 +35,46 @@ class PositionalEncoding(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.dropout(x + self.pe[: x.shape[1]])
+
+
+def _query_row(layer: nn.TransformerEncoderLayer, h: torch.Tensor) -> torch.Tensor:
+    """Row 0 (the query token) of a post-norm encoder layer's output `(B, d)`, without computing the other rows.
+
+    z only reads the query token of the last layer, so that layer's query projection, output projection and
+    feed-forward for the T frame rows are dead work (about 3/4 of the layer); keys and values still use every row.
+    """
+    q = h[:, :1]
+    x = layer.norm1(q + layer.dropout1(layer.self_attn(q, h, h, need_weights=False)[0]))
+    return layer.norm2(x + layer._ff_block(x))[:, 0]
+
+
+class MemoryTokenDecoderLayer(nn.TransformerDecoderLayer):
+    """`nn.TransformerDecoderLayer` whose cross-attention exploits a one-token memory (z); same parameters, same maths.
+
+    With one key, softmax gives every query an attention weight of exactly 1, so the cross-attention output is
+    `out_proj(v)` with `v = W_v z + b_v` for every frame: the query/key projections, the scores and the softmax are
+    dead work (their gradients are exactly zero in the standard layer too). In training, attention dropout zeroes each
+    (frame, head) weight with probability p and scales the rest by 1/(1-p), as `nn.MultiheadAttention` does; we apply
+    that to the per-head pieces of `out_proj(v)`, which costs (B, T, heads) × (B, heads, d) instead of two (B·T, d, d)
+    matmuls. Measured ≈ 10% of a `paper` training step (bench/train_step.py).
+    """
+
+    def _mha_block(self, x, mem, attn_mask, key_padding_mask, is_causal=False):
+        attn = self.multihead_attn
+        if mem.shape[1] != 1 or attn_mask is not None or key_padding_mask is not None or not attn.batch_first \
+                or not attn._qkv_same_embed_dim:
+            return super()._mha_block(x, mem, attn_mask, key_padding_mask, is_causal)
+        B, T, d = x.shape
+        h = attn.num_heads
+        v = F.linear(mem[:, 0], attn.in_proj_weight[2 * d:], attn.in_proj_bias[2 * d:])       # (B, d)
+        # u[b, k] = out_proj's share of head k: W_o[:, head k columns] @ v[b, head k]            (B, h, d)
+        u = torch.einsum("ekc,bkc->bke", attn.out_proj.weight.view(d, h, d // h), v.view(B, h, d // h))
+        if self.training and attn.dropout > 0:
+            keep = torch.empty(B, T, h, dtype=x.dtype, device=x.device).bernoulli_(1 - attn.dropout)
+            out = torch.bmm(keep, u) / (1 - attn.dropout)                                         # (B, T, d)
+        else:
+            out = u.sum(1, keepdim=True).expand(B, T, d)
+        return self.dropout2(out + attn.out_proj.bias)
 
 
 class MotionCLIP(nn.Module):
@@ -60,7 +102,7 @@ class MotionCLIP(nn.Module):
                                               batch_first=True, norm_first=False)
 
         def dec_layer():
-            return nn.TransformerDecoderLayer(d, cfg.n_heads, cfg.d_ff, cfg.dropout, cfg.activation,
+            return MemoryTokenDecoderLayer(d, cfg.n_heads, cfg.d_ff, cfg.dropout, cfg.activation,
                                               batch_first=True, norm_first=False)
 
         # enable_nested_tensor only helps with padding masks, which we never pass
@@ -83,8 +125,10 @@ class MotionCLIP(nn.Module):
         B, _, _, T = x.shape
         h = self.embed(x.permute(0, 3, 1, 2).reshape(B, T, POSE_DIM))  # (B, T, d)
         h = torch.cat([self.query.expand(B, -1, -1), h], dim=1)         # (B, 1+T, d)
-        h = self.encoder(self.pos(h))
-        return self.to_latent(h[:, 0])
+        h = self.pos(h)
+        for layer in self.encoder.layers[:-1]:
+            h = layer(h)
+        return self.to_latent(_query_row(self.encoder.layers[-1], h))
 
     def decode(self, z: torch.Tensor, n_frames: int = 60) -> torch.Tensor:
         """z `(B, latent_dim)` (an encoded motion or a text embedding) → `(B, 25, 6, n_frames)`."""

@@ -92,3 +92,27 @@ def test_tiny_model_overfits_eight_windows():
     with torch.no_grad():
         final = torch.nn.functional.mse_loss(m.eval()(x)[1], x).item()
     assert final < first / 10, (first, final)
+
+
+def test_one_token_cross_attention_dropout_matches_multihead_attention_semantics():
+    """Train mode: each (frame, head) attention weight is 1/(1-p) or 0 — the same law as nn.MultiheadAttention's."""
+    from mcl.model import MemoryTokenDecoderLayer
+    torch.manual_seed(0)
+    layer = MemoryTokenDecoderLayer(8, 2, 16, dropout=0.5, batch_first=True)
+    layer.dropout2.p = 0.0  # isolate the attention dropout
+    x, mem = torch.randn(3, 40, 8), torch.randn(3, 1, 8)
+    layer.eval()
+    full = layer._mha_block(x, mem, None, None)
+    std = torch.nn.MultiheadAttention(8, 2, batch_first=True)
+    std.load_state_dict(layer.multihead_attn.state_dict())
+    torch.testing.assert_close(full, std(x, mem, mem, need_weights=False)[0], atol=1e-6, rtol=1e-5)
+    # per-head pieces of out_proj(v): the train output is a 2× sum of a subset of them
+    attn, d = layer.multihead_attn, 8
+    v = torch.nn.functional.linear(mem[:, 0], attn.in_proj_weight[2 * d:], attn.in_proj_bias[2 * d:])
+    pieces = [torch.nn.functional.linear(v * (torch.arange(8) // 4 == k), attn.out_proj.weight) for k in (0, 1)]
+    combos = torch.stack([0 * pieces[0], 2 * pieces[0], 2 * pieces[1], 2 * (pieces[0] + pieces[1])], 1)  # (B,4,d)
+    layer.train()
+    outs = torch.stack([layer._mha_block(x, mem, None, None) - attn.out_proj.bias for _ in range(200)])
+    dist = (outs[:, :, :, None, :] - combos[None, :, None]).abs().amax(-1)  # (draws, B, T, 4)
+    assert float(dist.amin(-1).max()) < 1e-5
+    torch.testing.assert_close(outs.mean(0), (full - attn.out_proj.bias), atol=0.15, rtol=0.1)
