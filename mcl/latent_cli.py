@@ -130,7 +130,7 @@ def cmd_generate(args) -> int:
 
 
 def cmd_edit(args) -> int:
-    from .latent import compose_parts, decode, edit, latents
+    from .latent import decode, edit, latents
 
     run = _load_run(args)
     ops = [parse_operand(x, args.frames) for x in (args.base, args.minus, args.plus)]
@@ -161,9 +161,14 @@ def cmd_interpolate(args) -> int:
 
 
 def _class_names(value: str | None) -> list[str] | None:
-    """`--classes`: a comma-separated list or a file with one name per line (blank lines and # comments ignored)."""
+    """`--classes`: `babel60`, a comma-separated list or a file with one name per line (blank lines and # comments
+    ignored)."""
     if value is None:
         return None
+    if value == "babel60":
+        from .data.amass import babel_action_classes
+
+        return babel_action_classes()
     p = Path(value)
     if p.is_file():
         names = [ln.strip() for ln in p.read_text().splitlines() if ln.strip() and not ln.startswith("#")]
@@ -330,8 +335,9 @@ def register(sub) -> None:
                         "+ MedR; generation: is each clip's own text decoded nearest to that clip")
     p.add_argument("--data", required=True, help="data spec: deepmimic, bandai[:PATH], bvh:FOLDER?labels=..&rig=.., "
                                                   "asf:.., amass:ROOT?babel=DIR&split=val, synthetic")
-    p.add_argument("--classes", help="class names: comma-separated or a file with one per line (default: the labels "
-                                     "found under --label-key)")
+    p.add_argument("--classes", help="class names: comma-separated, a file with one per line, or babel60 (BABEL's "
+                                     "60 classes; with --data amass:ROOT?babel=DIR&split=val --label-key actions "
+                                     "this is the paper's protocol). Default: the labels found under --label-key")
     p.add_argument("--label-key", default="action", help="which Motion.labels entry holds the class (default action; "
                                                           "bandai: content or style; BABEL: actions)")
     p.add_argument("--prompt", default="{}", help="prompt template for class names, e.g. 'a person {}s' (default {})")

@@ -154,3 +154,9 @@ def test_generate_gif(run_dir, tmp_path, fast_space):
     cli("generate", "a person jumps", "a person walks", "--run", run_dir, "--frames", "6", "-o", out)
     frames = imageio.mimread(out)
     assert len(frames) == 6 and frames[0].ndim == 3
+
+
+def test_babel60_class_shortcut():
+    names = latent_cli._class_names("babel60")
+    assert len(names) == 60 and names[:2] == ["walk", "stand"]
+    assert latent_cli._class_names("walk, run ,jump") == ["walk", "run", "jump"]
