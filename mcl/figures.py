@@ -163,7 +163,7 @@ def examples(data: str) -> Examples:
                     ["a person walks backwards", "a person waves hello", "a person sits down", "a person is dancing"],
                     "walk", TEXTS["walk"][0], TEXTS["run"][0],
                     TEXTS["punch"][0], TEXTS["walk"][0], "a person stands still",
-                    (TEXTS["walk"][0], TEXTS["run"][0]))
+                    (TEXTS["walk"][0], TEXTS["cartwheel"][0]))
 
 
 def figures_table(figures_dir: str | os.PathLike = "figures") -> str:
@@ -254,13 +254,17 @@ def filmstrip_rows(motions: Sequence[Motion], titles: Sequence[str] | None = Non
     width = max(im.shape[1] for im in images)
     heights = [im.shape[0] * width / im.shape[1] for im in images]  # every row spans the full width
     scale = 8.0 / width
-    fig = Figure(figsize=(8.0, sum(heights) * scale + (0.4 if suptitle else 0.0)), dpi=100)
-    axes = fig.subplots(len(images), 1, gridspec_kw=dict(height_ratios=heights, hspace=0.02), squeeze=False)[:, 0]
+    title_h = 0.45 if suptitle else 0.0  # inches kept for the title; the rows fill the rest edge to edge
+    total = sum(heights) * scale + title_h
+    fig = Figure(figsize=(8.0, total), dpi=100)
+    axes = fig.subplots(len(images), 1, squeeze=False,
+                        gridspec_kw=dict(height_ratios=heights, hspace=0.02, left=0, right=1, bottom=0,
+                                         top=1 - title_h / total))[:, 0]
     for ax, im in zip(axes, images):
         ax.imshow(im)
         ax.set_axis_off()
     if suptitle:
-        fig.suptitle(suptitle)
+        fig.suptitle(suptitle, y=1 - 0.08 / total, va="top")
     save_figure(fig, path)
     return fig
 
