@@ -1,7 +1,8 @@
 """`make demo` (`python -m mcl.demo`): train the `cpu` preset on DeepMimic, run every notebook, write the figures.
 
     python -m mcl.demo            # runs/deepmimic-cpu (trained, resumed or reused), notebooks/executed/, figures/
-    python -m mcl.demo --fast     # a tiny model in runs/deepmimic-fast and the notebooks' fast settings (minutes)
+    python -m mcl.demo --fast     # a tiny model in runs/deepmimic-fast, the notebooks' fast settings (minutes);
+                                  # figures go to notebooks/executed/figures-fast
 
 Training resumes when a previous demo was interrupted and is skipped when the run is complete; `ensure_run` is the
 same rule notebook 01 uses. Everything is offline: the space is `auto` (CLIP ViT-B/32 when its weights are on the
@@ -88,12 +89,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--retrain", action="store_true", help="delete the run dir and train from scratch")
     p.add_argument("--out", default=str(ROOT / "notebooks" / "executed"), help="executed notebooks (default: "
                                                                                 "notebooks/executed)")
-    p.add_argument("--figures", default=str(ROOT / "figures"), help="figure folder (default: figures)")
+    p.add_argument("--figures", help="figure folder (default: figures; with --fast notebooks/executed/figures-fast, "
+                                     "so a quick run never overwrites the real figures)")
     p.add_argument("--notebooks", nargs="*", help="only these notebooks (name prefixes, e.g. 00 06)")
     p.add_argument("--no-notebooks", action="store_true", help="only train")
     args = p.parse_args(argv)
 
     run_dir = Path(args.run_dir or (FAST_RUN_DIR if args.fast else RUN_DIR))
+    args.figures = args.figures or str(Path(args.out) / "figures-fast" if args.fast else ROOT / "figures")
     if not run_dir.is_absolute():
         run_dir = ROOT / run_dir
     timings: list[tuple[str, float]] = []
