@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 
@@ -45,7 +46,8 @@ def run(args: argparse.Namespace) -> int:
         run_dir = train(None, **overrides)  # the saved config is the base, flags given here override it
     else:
         run_dir = train(preset(args.preset or "cpu"), **overrides)
-    print(f"run dir: {run_dir}")
+    if os.environ.get("RANK", "0") == "0":  # under torchrun, rank 0 speaks
+        print(f"run dir: {run_dir}")
     return 0
 
 
