@@ -14,6 +14,7 @@ COMMAND_MODULES = [
     "mcl.spaces.cli",
     "mcl.train_cli",
     "mcl.latent_cli",
+    "mcl.demo",
     "mcl.render.cli",
 ]
 

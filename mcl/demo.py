@@ -76,12 +76,9 @@ def ensure_run(run_dir: str | Path = RUN_DIR, data: str = "deepmimic", space: st
     return Path(train(cfg))
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Train (or reuse) the demo run, execute the notebooks into `notebooks/executed/`, write `figures/`."""
-    from .notebooks import ROOT, error_outputs, execute_all
+def _add_arguments(p: argparse.ArgumentParser) -> None:
+    from .notebooks import ROOT
 
-    p = argparse.ArgumentParser(prog="python -m mcl.demo", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--fast", action="store_true", help="tiny model and the notebooks' fast settings")
     p.add_argument("--run-dir", help=f"run dir (default: {RUN_DIR}, with --fast {FAST_RUN_DIR})")
     p.add_argument("--data", default="deepmimic", help="data spec (default: %(default)s)")
@@ -93,7 +90,27 @@ def main(argv: list[str] | None = None) -> int:
                                      "so a quick run never overwrites the real figures)")
     p.add_argument("--notebooks", nargs="*", help="only these notebooks (name prefixes, e.g. 00 06)")
     p.add_argument("--no-notebooks", action="store_true", help="only train")
-    args = p.parse_args(argv)
+
+
+def register(subparsers) -> None:
+    """Add `mcl demo` (the same as `python -m mcl.demo`) to the `mcl` command."""
+    p = subparsers.add_parser("demo", help="train the cpu preset on DeepMimic, run the notebooks, write figures/",
+                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_arguments(p)
+    p.set_defaults(func=run)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m mcl.demo [--fast] …`: see the module docstring."""
+    p = argparse.ArgumentParser(prog="python -m mcl.demo", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_arguments(p)
+    return run(p.parse_args(argv))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train (or reuse) the demo run, execute the notebooks into `args.out`, write the figures; 1 if any failed."""
+    from .notebooks import ROOT, error_outputs, execute_all
 
     run_dir = Path(args.run_dir or (FAST_RUN_DIR if args.fast else RUN_DIR))
     args.figures = args.figures or str(Path(args.out) / "figures-fast" if args.fast else ROOT / "figures")
