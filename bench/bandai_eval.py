@@ -9,8 +9,8 @@ Protocol. Takes are split by their take id (the `_{id}` of `dataset-2_{content}_
 below `--test-fraction` are test takes for every (content, style) pair, so no take is on both sides. To keep training
 short on 2 CPU cores the training set is SUBSAMPLED: the first `--train-takes` training ids of each of the 70 pairs
 (560 clips by default), and training stops after `--max-steps` optimizer steps (700 ≈ 18 epochs of 775 chunks);
-evaluation uses up to `--test-takes` test ids per pair. Timing: 700 steps are ≈ 12 min at the 1 s/step the cpu
-preset runs on 2 idle cores; measured here on cores shared with other jobs they took 40 min. Test windows are non-overlapping 60-frame windows at 30 fps (clips shorter than 60 frames are skipped and
+evaluation uses up to `--test-takes` test ids per pair. Timing: steps ran at 0.4 s while the 2 cores were free
+(700 steps ≈ 5 min) but averaged 3.4 s on cores shared with other jobs: the measured run took 40 min. Test windows are non-overlapping 60-frame windows at 30 fps (clips shorter than 60 frames are skipped and
 counted). Metrics:
   - retrieval: text ↔ motion with each window's first caption, TMR's "all" and "batches of 32" protocols
     (windows that share a caption count as correct answers for each other);
@@ -73,7 +73,7 @@ def main(argv=None) -> int:
     ap.add_argument("--train-takes", type=int, default=8, help="training takes per (content, style) pair (default 8)")
     ap.add_argument("--test-takes", type=int, default=4, help="test takes per pair (default 4)")
     ap.add_argument("--test-fraction", type=float, default=0.2, help="share of take ids held out (default 0.2)")
-    ap.add_argument("--max-steps", type=int, default=700, help="optimizer steps (default 700; ≈ 1 s each on 2 idle "
+    ap.add_argument("--max-steps", type=int, default=700, help="optimizer steps (default 700; 0.4 s each on 2 free "
                                                                 "cores)")
     ap.add_argument("--eval-only", action="store_true", help="evaluate the existing run in --out")
     ap.add_argument("--json", default=None, help="write results here (default OUT/bench_bandai.json)")
