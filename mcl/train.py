@@ -19,6 +19,7 @@ import json
 import math
 import os
 import random
+import shutil
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -300,6 +301,9 @@ def train(cfg: TrainConfig | None = None, *, motions: list[Motion] | None = None
 
     if main:
         run.mkdir(parents=True, exist_ok=True)
+        if resumed is None and (run / ckpt.CKPT_DIR).exists():  # a fresh run must not leave old manifests behind
+            shutil.rmtree(run / ckpt.CKPT_DIR)
+            say(f"fresh run in {run}: removed the previous run's checkpoints (use resume=True / --resume to continue)")
         old = ckpt.read_json(run / "config.json") if (run / "config.json").exists() and resumed is not None else {}
         ckpt.write_json(run / "config.json", {
             "config": cfg.to_dict(), "data_spec": data_spec, "space": space_key(space),

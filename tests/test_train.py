@@ -135,3 +135,13 @@ def test_short_clips_are_extended_and_mirroring_is_an_involution():
     assert held.num_frames == 60 and (held.poses[-1] == held.poses[39]).all()
     back = mirror_motion(mirror_motion(m))
     assert abs(back.poses - m.poses).max() < 1e-6 and abs(back.trans - m.trans).max() < 1e-6
+
+
+def test_image_term_with_a_space_that_has_images(tmp_path):
+    pytest.importorskip("mcl.render", reason="renderer not available")
+    space = FakeSpace(16, has_images=True)
+    run = train(_cfg(tmp_path / "img", epochs=1, val_split="none", cache_dir=str(tmp_path / "cache")),
+                motions=_motions(2, 100), space=space)
+    rows = _rows(run)
+    assert all("image" in r and math.isfinite(r["image"]) for r in rows)
+    assert any("image loss on" in n for n in json.loads((run / "config.json").read_text())["notes"])
