@@ -42,7 +42,8 @@ class ReferenceMotionCLIP(nn.Module):
         self.muQuery = nn.Parameter(torch.randn(1, d))
         self.sequence_pos_encoder = SeqFirstPositionalEncoding(d, cfg.dropout)
         enc = nn.TransformerEncoderLayer(d, cfg.n_heads, cfg.d_ff, cfg.dropout, cfg.activation)
-        self.seqTransEncoder = nn.TransformerEncoder(enc, cfg.n_layers)
+        # the official default enable_nested_tensor=True is inert for seq-first layers (torch warns); say so
+        self.seqTransEncoder = nn.TransformerEncoder(enc, cfg.n_layers, enable_nested_tensor=False)
         dec = nn.TransformerDecoderLayer(d, cfg.n_heads, cfg.d_ff, cfg.dropout, cfg.activation)
         self.seqTransDecoder = nn.TransformerDecoder(dec, cfg.n_layers)
         self.finallayer = nn.Linear(d, POSE_DIM)
@@ -77,3 +78,14 @@ class ReferenceMotionCLIP(nn.Module):
         out = self.finallayer(out).reshape(nframes, bs, njoints, nfeats)
         out[~mask.T] = 0
         return z, out.permute(1, 2, 3, 0)
+
+
+if __name__ == "__main__":  # `make bench` runs every bench/*.py: check the equivalence on a small model
+    torch.manual_seed(0)
+    ours = MotionCLIP(ModelConfig(n_layers=2, d_model=64, n_heads=4, d_ff=128, latent_dim=64)).eval()
+    ref = ReferenceMotionCLIP.from_ours(ours).eval()
+    x = torch.randn(4, 25, 6, 60)
+    with torch.no_grad():
+        (z0, y0), (z1, y1) = ours(x), ref(x, torch.ones(4, 60, dtype=torch.bool))
+    print(f"reference vs mcl.model (eval): max |Δz| {float((z0 - z1).abs().max()):.2e}, "
+          f"max |Δx̂| {float((y0 - y1).abs().max()):.2e}")

@@ -243,7 +243,7 @@ def embed_texts(space, texts: list[str], batch_size: int = 256, progress: bool =
 
 
 def embed_images(space, images: np.ndarray, batch_size: int = 64, progress: bool = True) -> torch.Tensor:
-    """`(N, D)` embeddings of uint8 images `(N, H, W, 3)`."""
+    """`(N, D)` embeddings of uint8 images `(N, H, W, 3)`. Example: `embed_images(space, training_frames(ws))`."""
     out = []
     for i in tqdm(range(0, len(images), batch_size), desc="encoding images", leave=False, disable=not progress):
         out.append(torch.as_tensor(space.encode_image(images[i:i + batch_size])).float().cpu())
@@ -254,6 +254,7 @@ def attach_images(sets: list[WindowSet], space, cache_dir=None, progress: bool =
     """Render one frame per chunk of every set, embed them, set each set's `image_idx`. → `(table, message)`.
 
     Returns `(None, why)` when the space has no image encoder or the renderer is not available.
+    Example: `table, msg = attach_images([train_set, val_set], space)`.
     """
     if not getattr(space, "has_images", False):
         return None, f"image loss disabled: space {getattr(space, 'name', space)!r} has no image encoder"

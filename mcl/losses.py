@@ -84,7 +84,10 @@ def alignment_loss(z: torch.Tensor, table: torch.Tensor, idx: torch.Tensor, cfg:
 
 
 def total_loss(terms: dict[str, torch.Tensor], cfg: LossConfig) -> torch.Tensor:
-    """Weighted sum of the terms present (`rc`, `body`, `vel`, `text`, `image`)."""
+    """Weighted sum of the terms present (`rc`, `body`, `vel`, `text`, `image`).
+
+    Example: `total_loss({"rc": torch.tensor(0.1), "text": torch.tensor(0.5)}, LossConfig())` → 100·0.1 + 0.5.
+    """
     weights = {"rc": cfg.w_rc, "body": cfg.w_body, "vel": cfg.w_vel, "text": cfg.w_text, "image": cfg.w_image}
     return sum(weights[k] * v for k, v in terms.items() if weights.get(k, 0.0))
 

@@ -47,7 +47,10 @@ class TrainingDiverged(RuntimeError):
 
 # --- setup helpers ---------------------------------------------------------------------------------------------
 def load_motions(spec: str, report: SkipReport) -> list[Motion]:
-    """Motions of a data spec through `mcl.data.sources.load` (`synthetic` works without it)."""
+    """Motions of a data spec through `mcl.data.sources.load` (`deepmimic`/`synthetic` also work without it).
+
+    Example: `motions = load_motions("deepmimic", SkipReport())`.
+    """
     try:
         from .data.sources import load as load_source
     except ImportError:  # before the sources registry exists, the two built-in sets still work
@@ -70,7 +73,10 @@ def space_key(space) -> str:
 
 
 def resolve_space(space, cache_dir=None):
-    """A space name → `CachedSpace(get_space(name))`; a space object is used as it is."""
+    """A space name → `CachedSpace(get_space(name))`; a space object is used as it is.
+
+    Example: `resolve_space("minilm").dim == 384`.
+    """
     if not isinstance(space, str):
         return space
     from .spaces import get_space
@@ -161,7 +167,10 @@ class _Metrics:
 @torch.no_grad()
 def evaluate(model: MotionCLIP, ws: WindowSet, cfg: TrainConfig, text_table, image_table, device,
              batch_size: int = 64) -> dict[str, float]:
-    """Mean of every loss term over the fixed validation windows (eval mode: no dropout, consumes no RNG)."""
+    """Mean of every loss term over the fixed validation windows (eval mode: no dropout, consumes no RNG).
+
+    Example: `evaluate(model, val_set, cfg, text_table, None, "cpu")` → `{"loss": …, "rc": …, "text": …}`.
+    """
     if not len(ws):
         return {}
     was_training = model.training
