@@ -8,7 +8,8 @@ ground truth in each sorted row, ties are broken by averaging the tied positions
 MedR = median rank + 1. Protocols: "all" (one similarity matrix over the whole test set) and "batches of 32"
 (shuffle with seed 0, cut into full batches of 32, average the metrics). Duplicate texts are handled like TMR's
 threshold protocol: every motion whose text equals the query's text (or, with `threshold`, whose text embedding is
-close enough) counts as a correct answer, and the best-ranked of them is the ground truth.
+close enough) counts as a correct answer, the best-ranked of them is the ground truth, and the other correct answers
+never count against it (see `gt_ranks`).
 """
 from __future__ import annotations
 
@@ -39,21 +40,23 @@ def gt_ranks(sims, positives=None) -> np.ndarray:
     """0-based rank of the ground truth for each query (row) of a square similarity matrix `(N, N)`.
 
     The ground truth of row i is column i, or, when `positives` `(N, N)` bool is given, the best-scoring column among
-    `positives[i]` (duplicate / near-duplicate texts). Ties are averaged, as TMR does, so ranks may be x.5.
-    Example: `gt_ranks(np.eye(3))` → `[0, 0, 0]`.
+    `positives[i]` (duplicate / near-duplicate texts). The rank counts the other columns that score higher, plus
+    half of those that tie (TMR's tie averaging), so ranks may be x.5. Positive columns never count against a query:
+    identical texts have identical scores, and TMR's plain averaging would rank k tied copies of the right text at
+    (k−1)/2 instead of 0. Without duplicates this is exactly TMR's rank. Example: `gt_ranks(np.eye(3))` → `[0, 0, 0]`.
     """
     s = _np(sims)
     n, m = s.shape
     if n != m:
         raise ValueError(f"retrieval needs a square similarity matrix (query i ↔ item i), got {s.shape}")
-    if positives is None:
-        gt = np.diag(s)
-    else:
-        pos = np.asarray(positives, dtype=bool) | np.eye(n, dtype=bool)  # an item always matches itself
-        gt = np.where(pos, s, -np.inf).max(axis=1)
-    better = (s > gt[:, None]).sum(axis=1)
-    tied = (s == gt[:, None]).sum(axis=1)  # ≥ 1: the ground truth itself
-    return better + (tied - 1) / 2.0  # mean of the tied 0-based positions
+    pos = np.eye(n, dtype=bool)  # an item always matches itself
+    if positives is not None:
+        pos |= np.asarray(positives, dtype=bool)
+    gt = np.where(pos, s, -np.inf).max(axis=1)
+    other = ~pos
+    better = ((s > gt[:, None]) & other).sum(axis=1)
+    tied = ((s == gt[:, None]) & other).sum(axis=1)
+    return better + tied / 2.0
 
 
 def ranks_to_metrics(ranks, ks: Sequence[int] = RECALL_KS) -> dict[str, float]:

@@ -51,6 +51,15 @@ def test_duplicate_texts_count_as_matches():
     assert dup["t2m/R01"] == 100.0 and dup["m2t/R01"] == 100.0
 
 
+def test_identical_duplicate_texts_are_not_ties_against_the_query():
+    # motion→text: texts 0 and 1 are the same sentence, so their columns score identically for every motion
+    sims_m2t = np.array([[0.9, 0.9, 0.1], [0.9, 0.9, 0.1], [0.2, 0.2, 0.8]])
+    texts = ["walk", "walk", "jump"]
+    assert metrics.gt_ranks(sims_m2t, metrics.text_positives(texts)).tolist() == [0, 0, 0]
+    # a tie with a non-matching item still costs half a place, as in TMR
+    assert metrics.gt_ranks(np.array([[0.5, 0.5], [0.1, 0.9]])).tolist() == [0.5, 0]
+
+
 def test_threshold_protocol_uses_text_embeddings():
     sims = np.array([[0.5, 0.9], [0.9, 0.5]])
     emb = np.array([[1.0, 0.0], [0.999, 0.045]])  # nearly identical texts
