@@ -93,7 +93,10 @@ def _dist_info() -> tuple[int, int, int]:
 def _device(name: str, local_rank: int) -> torch.device:
     if name == "auto":
         return torch.device(f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    device = torch.device(name)
+    if device.type == "cuda" and device.index is None:  # "cuda" under torchrun: this rank's GPU
+        device = torch.device("cuda", local_rank)
+    return device
 
 
 def _rng_state() -> dict:
