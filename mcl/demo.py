@@ -118,8 +118,10 @@ def run(args: argparse.Namespace) -> int:
         run_dir = ROOT / run_dir
     timings: list[tuple[str, float]] = []
     t0 = time.time()
+    before = "missing" if args.retrain else run_status(run_dir)
     ensure_run(run_dir, data=args.data, space=args.space, fast=args.fast, retrain=args.retrain)
-    timings.append((f"training ({run_status(run_dir)} run in {run_dir})", time.time() - t0))
+    done = {"missing": "trained", "partial": "resumed and finished", "complete": "reused the complete"}[before]
+    timings.append((f"training: {done} run {run_dir}", time.time() - t0))
 
     failed = []
     if not args.no_notebooks:

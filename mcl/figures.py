@@ -102,13 +102,13 @@ def dataset_windows(data: str | Sequence[Motion], split: str = "all", loaded=Non
         motions = load_motions(data, report)
     else:
         motions = list(data)
+    if split not in ("all", "train", "val"):
+        raise ValueError(f"split={split!r}: expected 'all', 'train' or 'val'")
     if split != "all":
         if loaded is None:
             raise ValueError(f"split={split!r} needs the loaded run (its config holds the split rule)")
         cfg = loaded.config
         train, val, _ = split_motions(motions, cfg.val_split, cfg.val_fraction, cfg.window_frames, report)
-        if split not in ("train", "val"):
-            raise ValueError(f"split={split!r}: expected 'all', 'train' or 'val'")
         motions = val if split == "val" else train
     out: list[Motion] = []
     for m in motions:
