@@ -2,6 +2,7 @@
 import os
 import socket
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -47,7 +48,14 @@ def test_two_processes_equal_one_process_on_the_combined_batch(tmp_path):
     from fake_space import FakeSpace
     from mcl.train import train
 
-    mp.spawn(_worker, args=(2, _free_port(), str(tmp_path / "ddp"), str(Path(__file__).parent)), nprocs=2, join=True)
+    ctx = mp.spawn(_worker, args=(2, _free_port(), str(tmp_path / "ddp"), str(Path(__file__).parent)), nprocs=2,
+                   join=False)
+    deadline = time.monotonic() + 300
+    while not ctx.join(timeout=5):  # a hung rendezvous fails the test instead of hanging the suite
+        if time.monotonic() > deadline:
+            for p in ctx.processes:
+                p.terminate()
+            pytest.fail("the two DDP workers did not finish within 300 s")
     single = train(_cfg(tmp_path / "single"), motions=synthetic_dataset(6, frames=150), space=FakeSpace(16))
     a, b = _weights(tmp_path / "ddp"), _weights(single)
     assert set(a) == set(b)
