@@ -19,7 +19,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .data.errors import SkipReport
-from .data.motion import Motion
+from .data.motion import Motion, face_forward_tensor
 from .data.windows import windows as cut_windows
 
 
@@ -215,7 +215,7 @@ class WindowSet:
         return EpochPlan(np.arange(n), np.zeros(n, np.int64), text_idx)
 
     def batch(self, plan: EpochPlan, positions) -> Batch:
-        """The windows at `positions` of `plan`, translation made relative to each window's first frame."""
+        """The windows at `positions` of `plan`, translation relative to each window's first frame, heading to +z."""
         pos = np.asarray(list(positions), np.int64)
         idx = plan.order[pos]
         xs = []
@@ -224,7 +224,9 @@ class WindowSet:
             x = self.chunks[i][..., s:s + self.window].clone()
             x[24, :3] -= x[24, :3, :1].clone()
             xs.append(x)
-        return Batch(torch.stack(xs), torch.from_numpy(plan.text_idx[idx]), self.image_idx[torch.from_numpy(idx)])
+        # every window faces +z at its first frame: a caption cannot say which way the body faces
+        x = face_forward_tensor(torch.stack(xs))
+        return Batch(x, torch.from_numpy(plan.text_idx[idx]), self.image_idx[torch.from_numpy(idx)])
 
 
 # --- embedding tables ------------------------------------------------------------------------------------------

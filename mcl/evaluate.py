@@ -28,7 +28,9 @@ WINDOW_FPS = latent.WINDOW_FPS
 
 
 def _joints(m: Motion) -> np.ndarray:
-    """`(T, 24, 3)` joint positions with the trajectory relative to the first frame."""
+    """`(T, 24, 3)` joint positions, the motion turned to face +z at its first frame (as the model sees it) and its
+    trajectory relative to the first frame."""
+    m = m.face_forward()
     poses = torch.from_numpy(m.poses)
     trans = torch.from_numpy(m.trans - m.trans[:1])
     return joints_from_rotvec(poses, trans).numpy()

@@ -57,7 +57,7 @@ def encode(loaded, motions: Sequence[Motion], batch_size: int = 64, progress: bo
         raise ValueError("encode() got no motions")
     model, dev = _model(loaded), _device(loaded)
     model.eval()
-    xs = [m.resample(WINDOW_FPS).to_tensor() for m in motions]
+    xs = [m.resample(WINDOW_FPS).face_forward().to_tensor() for m in motions]  # the heading training used
     by_len: dict[int, list[int]] = {}
     for i, x in enumerate(xs):
         by_len.setdefault(x.shape[-1], []).append(i)

@@ -118,3 +118,20 @@ def test_fk_is_differentiable():
     poses = torch.zeros(3, 24, 3, requires_grad=True)
     joints_from_rotvec(poses + 0.1, torch.zeros(3, 3)).sum().backward()
     assert poses.grad is not None and torch.isfinite(poses.grad).all()
+
+
+def test_face_forward_turns_heading_to_plus_z_and_matches_tensor_twin():
+    from mcl.data.motion import face_forward_tensor, heading
+    m = synthetic_motion(60, seed=2)
+    turn = torch.tensor([0.0, 1.3, 0.0]).expand(60, 3)
+    m.poses[:, 0] = roma.rotvec_composition([turn, torch.from_numpy(m.poses[:, 0])]).numpy()
+    f = m.face_forward()
+    assert abs(float(heading(roma.rotvec_to_rotmat(torch.from_numpy(f.poses[0, 0]))))) < 1e-5
+    assert np.allclose(f.trans[0], [0, m.trans[0, 1], 0], atol=1e-6)
+    assert abs(f.source["faced_forward_deg"]) > 1
+    assert torch.allclose(f.to_tensor(), face_forward_tensor(m.to_tensor()), atol=1e-5)
+    # the body's own motion is unchanged: joint positions differ only by one rotation about +y
+    jm, jf = joints_from_rotvec(torch.from_numpy(m.poses), torch.from_numpy(m.trans)), \
+        joints_from_rotvec(torch.from_numpy(f.poses), torch.from_numpy(f.trans))
+    dm = torch.cdist(jm[10], jm[10]); df = torch.cdist(jf[10], jf[10])
+    assert torch.allclose(dm, df, atol=1e-5)

@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..body.rotations import rot6d_to_rotvec, rotvec_slerp_weighted, rotvec_to_6d
+from ..body.rotations import (rot6d_to_rotmat, rot6d_to_rotvec, rotmat_to_6d, rotvec_slerp_weighted, rotvec_to_6d,
+                              rotvec_to_rotmat)
 from ..body.skeleton import NUM_JOINTS
 from .errors import DataError
 
@@ -116,6 +117,24 @@ class Motion:
             trans = trans + np.asarray(start, np.float32)
         return cls(poses.numpy(), trans, fps, **meta)
 
+    def face_forward(self) -> "Motion":
+        """The same motion turned about the vertical axis so that at frame 0 the body faces +z, pelvis at x = z = 0.
+
+        A text cannot say which way a body faces, so the model sees every window in this canonical heading
+        (training, encoding, evaluation). The turn is recorded in `source["faced_forward_deg"]`.
+        Example: `m.face_forward().to_tensor()` is what `mcl.latent.encode` feeds the encoder.
+        """
+        poses = torch.from_numpy(self.poses)
+        yaw = heading(rotvec_to_rotmat(poses[0, 0]))
+        turn = _yaw_rotmat(-yaw)
+        root = rotmat_to_rotvec_np(turn @ rotvec_to_rotmat(poses[:, 0]))
+        new_poses = self.poses.copy()
+        new_poses[:, 0] = root
+        rel = torch.from_numpy(self.trans - self.trans[:1] * np.array([1, 0, 1], np.float32))
+        trans = (rel @ turn.T).numpy()
+        src = dict(copy.deepcopy(self.source), faced_forward_deg=float(np.degrees(-yaw)))
+        return self.replace(poses=new_poses, trans=trans, source=src)
+
     # --- resampling --------------------------------------------------------------------------------------------
     def resample(self, fps: float = 30.0) -> "Motion":
         """Same motion at another frame rate: slerp for rotations, linear for translation; duration is kept.
@@ -137,6 +156,41 @@ class Motion:
         trans = self.trans[i0] * (1 - w[:, None]) + self.trans[i1] * w[:, None]
         src = dict(copy.deepcopy(self.source), resampled_from_fps=self.fps)
         return self.replace(poses=poses, trans=trans, fps=float(fps), source=src)
+
+
+def heading(root_rotmat: torch.Tensor) -> torch.Tensor:
+    """Yaw angle `(...)` (radians, about +y) of a body whose root rotation is `(..., 3, 3)`; 0 = facing +z.
+
+    Uses both the forward (+z) and left (+x) body axes projected on the floor, so it stays defined when the body
+    lies, bends over or is upside down.
+    """
+    f, left = root_rotmat[..., :, 2], root_rotmat[..., :, 0]
+    return torch.atan2(f[..., 0] - left[..., 2], f[..., 2] + left[..., 0])
+
+
+def _yaw_rotmat(yaw: torch.Tensor) -> torch.Tensor:
+    axis = torch.zeros(*yaw.shape, 3, dtype=yaw.dtype)
+    axis[..., 1] = yaw
+    return rotvec_to_rotmat(axis)
+
+
+def rotmat_to_rotvec_np(r: torch.Tensor) -> np.ndarray:
+    from ..body.rotations import rotmat_to_rotvec
+    return rotmat_to_rotvec(r).numpy().astype(np.float32)
+
+
+def face_forward_tensor(x: torch.Tensor) -> torch.Tensor:
+    """`(..., 25, 6, T)` MotionCLIP tensors turned about +y so that each faces +z at its first frame.
+
+    The batched, tensor-side twin of `Motion.face_forward` (translation rows are already relative to frame 0).
+    """
+    root = rot6d_to_rotmat(x[..., 0, :, :].movedim(-1, -2))              # (..., T, 3, 3)
+    turn = _yaw_rotmat(-heading(root[..., 0, :, :]).to(x.dtype))        # (..., 3, 3)
+    out = x.clone()
+    out[..., 0, :, :] = rotmat_to_6d(turn[..., None, :, :] @ root).movedim(-2, -1)
+    t = x[..., 24, :3, :]                                                # (..., 3, T)
+    out[..., 24, :3, :] = turn @ t
+    return out
 
 
 def motion_to_tensor(poses: torch.Tensor, trans: torch.Tensor) -> torch.Tensor:
