@@ -1,7 +1,7 @@
 """Training-step benchmark: the `paper` model (8 layers, d 512) at batch 20 × 60 frames on this CPU, ours vs a
 reference built the way the official MotionCLIP code builds it.
 
-Two pairs, each in its own subprocess, ours and the reference stepped alternately (A B A B …) so that load from
+Three pairs, each in its own subprocess, ours and the reference stepped alternately (A B A B …) so that load from
 other processes hits both alike, with the fp32 matmul peak (a 2048² `torch.mm`, best of repeated runs) measured in
 that same process:
   model: ours-model  `mcl.model.MotionCLIP` (batch-first, fused paths, one-token cross-attention), fwd + bwd + AdamW
@@ -10,6 +10,7 @@ that same process:
          ref-full    + the official pipeline's per-step CLIP work: encode the 20 tokenised 77-token texts and the 20
                      preprocessed 224² images with ViT-B/32 inside every step (`random-clip`: CLIP weights are absent
                      here; same architecture, same cost)
+  full-bf16: as full, ours under `torch.autocast(bfloat16)` (`mcl train --precision bf16`), the reference in fp32
 Peak RSS: ours = the process peak after ours' warm-up; ref = the process peak at the end (both models, + CLIP).
 FLOPs are counted with `torch.utils.flop_counter.FlopCounterMode` (matmuls and attention), forward + backward.
 
@@ -28,7 +29,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PAIRS = ("model", "full")
+PAIRS = ("model", "full", "full-bf16")  # full-bf16: ours under bf16 autocast, the reference in fp32
 
 
 def matmul_peak(n: int = 2048, reps: int = 5) -> float:
@@ -74,8 +75,12 @@ def run_pair(pair: str, steps: int, warmup: int, batch: int, frames: int) -> dic
     text_table, image_table = torch.randn(batch, 512), torch.randn(batch, 512)  # ours: looked up, never re-encoded
     idx = torch.arange(batch)
 
+    bf16 = pair.endswith("bf16")
+
     def ours_step():
-        z, x_hat = ours(x)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            z, x_hat = ours(x)
+        z, x_hat = z.float(), x_hat.float()
         if pair == "model":
             loss = torch.nn.functional.mse_loss(x_hat, x)
         else:
@@ -88,7 +93,7 @@ def run_pair(pair: str, steps: int, warmup: int, batch: int, frames: int) -> dic
         ours_step()
     rss_ours = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
-    if pair == "full":  # the official pipeline: CLIP encodes the 77-token texts and the images inside every step
+    if pair.startswith("full"):  # the official pipeline: CLIP encodes the 77-token texts and the images inside every step
         from mcl.spaces import get_space
         from mcl.spaces.clip_vit import tokenize
         from mcl.spaces.preprocess import clip_preprocess
@@ -181,6 +186,9 @@ def main() -> int:
     if "ours-full" in results and "ref-full" in results:
         print(f"full training step speed-up vs reference pipeline: "
               f"{results['ref-full']['ms_per_step'] / results['ours-full']['ms_per_step']:.2f}×  (target ≥ 3×)")
+    if "ours-full-bf16" in results and "ref-full-bf16" in results:
+        print(f"full training step speed-up vs reference pipeline, ours with --precision bf16: "
+              f"{results['ref-full-bf16']['ms_per_step'] / results['ours-full-bf16']['ms_per_step']:.2f}×  (target ≥ 3×)")
     if "ours-model" in results:
         print(f"ours-model at {results['ours-model']['pct_of_peak']:.0f}% of the measured matmul peak (target ≥ 70%)")
     if args.json:

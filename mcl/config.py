@@ -88,6 +88,7 @@ class TrainConfig:
     checkpoint_seconds: float = 60.0  # end-of-epoch checkpoints at most this often (always after the last epoch)
     resume: bool = False
     device: str = "auto"
+    precision: str = "fp32"        # "bf16": autocast the model's matmuls to bfloat16 (CPUs with AVX512-BF16/AMX, GPUs)
     threads: int = 0               # CPU threads for torch (0: torch's default); 1 is far faster on a busy machine
     cache_dir: str | None = None
     progress: bool = True
@@ -101,6 +102,8 @@ class TrainConfig:
             self.loss = LossConfig(**self.loss)
         if self.val_split not in ("auto", "time", "clip", "mirror", "none"):
             raise ValueError(f"val_split={self.val_split!r}: expected 'auto', 'time', 'clip', 'mirror' or 'none'")
+        if self.precision not in ("fp32", "bf16"):
+            raise ValueError(f"precision={self.precision!r}: expected 'fp32' or 'bf16'")
         if self.optimizer not in ("adamw", "sgd"):
             raise ValueError(f"optimizer={self.optimizer!r}: expected 'adamw' or 'sgd'")
         if self.chunk_frames < self.window_frames:

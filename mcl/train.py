@@ -372,7 +372,10 @@ def train(cfg: TrainConfig | None = None, *, motions: list[Motion] | None = None
             for b in range(first_batch, n_batches):
                 positions = range(b * B, min((b + 1) * B, len(plan.order)))
                 batch = train_set.batch(plan, list(positions)[rank::world]).to(device)
-                z, x_hat = net(batch.x)
+                # bf16 autocast covers the transformer only; the losses (FK, cosines) stay in float32
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16"):
+                    z, x_hat = net(batch.x)
+                z, x_hat = z.float(), x_hat.float()
                 total, terms = compute_losses(z, x_hat, batch.x, cfg.loss, text_table, batch.text_idx,
                                               image_table, batch.image_idx)
                 names = ["loss"] + list(terms)

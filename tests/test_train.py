@@ -145,3 +145,13 @@ def test_image_term_with_a_space_that_has_images(tmp_path):
     rows = _rows(run)
     assert all("image" in r and math.isfinite(r["image"]) for r in rows)
     assert any("image loss on" in n for n in json.loads((run / "config.json").read_text())["notes"])
+
+
+def test_bf16_precision_trains_and_saves_float32_weights(tmp_path):
+    run = train(_cfg(tmp_path / "bf16", precision="bf16", epochs=2), motions=_motions(), space=FakeSpace(16))
+    rows = _rows(run)
+    assert rows and all(math.isfinite(r["loss"]) for r in rows)
+    weights = load_file(str(next((run / "checkpoints").rglob("*.safetensors"))))
+    assert all(t.dtype == torch.float32 for t in weights.values())
+    with pytest.raises(ValueError, match="precision='fp16'"):
+        preset("cpu", precision="fp16")
