@@ -38,6 +38,7 @@ from ..body.rotations import rotmat_to_rotvec, rotvec_slerp_weighted
 from ..body.skeleton import JOINT_INDEX, NUM_JOINTS, PARENTS, forward_kinematics, load_skeleton
 from .errors import DataError, SkipReport
 from .motion import Motion
+from .retarget import shortest_arc
 
 CLIP_NAMES: tuple[str, ...] = (
     "walk", "run", "jump", "kick", "punch", "backflip", "cartwheel", "crawl", "dance_a", "dance_b",
@@ -154,18 +155,6 @@ def deepmimic_rest() -> dict:
     return {"joints": joints, "parents": parents, "axes": axes, "pelvis_height": float(-sole)}
 
 
-def _align(a: np.ndarray, b: np.ndarray) -> torch.Tensor:
-    """The smallest rotation `(3, 3)` taking direction `a` onto direction `b`."""
-    a, b = a / np.linalg.norm(a), b / np.linalg.norm(b)
-    axis = np.cross(a, b)
-    s, c = np.linalg.norm(axis), float(np.dot(a, b))
-    if s < 1e-8:
-        if c > 0:
-            return torch.eye(3)
-        raise ValueError("opposite bone directions: the rest correction is ambiguous")
-    return roma.rotvec_to_rotmat(torch.tensor(axis / s * np.arctan2(s, c), dtype=torch.float32))
-
-
 @functools.lru_cache(maxsize=4)
 def _rest_corrections(skeleton_source: str) -> torch.Tensor:
     """`(24, 3, 3)` rest corrections A_j (see module docstring), in our world frame.
@@ -179,7 +168,7 @@ def _rest_corrections(skeleton_source: str) -> torch.Tensor:
     for j, (child, dj, dc) in _ALIGNED_BONES.items():
         ours = rest[JOINT_INDEX[child]] - rest[JOINT_INDEX[j]]
         theirs = w @ (dm[dc] - dm[dj])
-        A[JOINT_INDEX[j]] = _align(ours, theirs)
+        A[JOINT_INDEX[j]] = torch.from_numpy(shortest_arc(ours, theirs)).float()
     for j, src in _SHARE_CORRECTION.items():
         A[JOINT_INDEX[j]] = A[JOINT_INDEX[src]]
     return A

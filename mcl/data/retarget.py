@@ -262,7 +262,7 @@ def _up_axis(up: str) -> np.ndarray:
     return out
 
 
-def _shortest_arc(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def shortest_arc(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Rotation `(3, 3)` turning direction `a` onto `b` about their common normal."""
     a, b = a / np.linalg.norm(a), b / np.linalg.norm(b)
     axis = np.cross(a, b)
@@ -343,7 +343,7 @@ def reference_pose(src: SourceMotion, rig: RigMap, mapping: list[int], skeleton:
         if not pairs:
             continue  # a leaf (head, hands, feet): keeps the turn its parent got
         if len(pairs) == 1:
-            delta = _shortest_arc(*pairs[0])
+            delta = shortest_arc(*pairs[0])
         else:
             x = torch.tensor(np.stack([a / np.linalg.norm(a) for a, _ in pairs]))
             y = torch.tensor(np.stack([b / np.linalg.norm(b) for _, b in pairs]))
