@@ -88,15 +88,20 @@ def total_loss(terms: dict[str, torch.Tensor], cfg: LossConfig) -> torch.Tensor:
 
     Example: `total_loss({"rc": torch.tensor(0.1), "text": torch.tensor(0.5)}, LossConfig())` → 100·0.1 + 0.5.
     """
-    weights = {"rc": cfg.w_rc, "body": cfg.w_body, "vel": cfg.w_vel, "text": cfg.w_text, "image": cfg.w_image}
+    weights = {"rc": cfg.w_rc, "body": cfg.w_body, "vel": cfg.w_vel, "text": cfg.w_text, "image": cfg.w_image,
+               "text_rc": cfg.w_text_rc}
     return sum(weights[k] * v for k, v in terms.items() if weights.get(k, 0.0))
 
 
 def compute_losses(z: torch.Tensor, x_hat: torch.Tensor, x: torch.Tensor, cfg: LossConfig,
                    text_table: torch.Tensor | None = None, text_idx: torch.Tensor | None = None,
                    image_table: torch.Tensor | None = None, image_idx: torch.Tensor | None = None,
-                   skeleton: Skeleton | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+                   skeleton: Skeleton | None = None, x_text: torch.Tensor | None = None
+                   ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """All loss terms of one batch and their weighted total.
+
+    `x_text (B, 25, 6, T)`: the windows decoded from their text embeddings (`MotionCLIP.forward(x, text_emb)`),
+    giving the `text_rc` term (MSE to `x` over the windows that have a text).
 
     Shapes: `z (B, D)`, `x_hat, x (B, 25, 6, T)`, tables `(N, D)`, index vectors `(B,)` (−1: no embedding).
     Terms with weight 0 or without a table are not computed. Returns `(total, {name: unweighted term})`.
@@ -107,6 +112,9 @@ def compute_losses(z: torch.Tensor, x_hat: torch.Tensor, x: torch.Tensor, cfg: L
         t = alignment_loss(z, text_table, text_idx, cfg)
         if t is not None:
             terms["text"] = t
+    if x_text is not None and text_idx is not None and bool((text_idx >= 0).any()):
+        has = text_idx >= 0
+        terms["text_rc"] = F.mse_loss(x_text[has], x[has])
     if cfg.w_image and image_table is not None and image_idx is not None:
         t = alignment_loss(z, image_table, image_idx, cfg)
         if t is not None:

@@ -13,6 +13,7 @@ import math
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+import torch.nn.functional as F
 
 from .config import ModelConfig
 
@@ -140,10 +141,19 @@ class MotionCLIP(nn.Module):
         h = self.head(self.decoder(queries, memory))                            # (B, T, 150)
         return h.reshape(B, n_frames, NUM_ROWS, NUM_FEATS).permute(0, 2, 3, 1)
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """`(B, 25, 6, T)` → `(z (B, latent_dim), x_hat (B, 25, 6, T))`."""
+    def forward(self, x: torch.Tensor, text_emb: torch.Tensor | None = None):
+        """`(B, 25, 6, T)` → `(z (B, latent_dim), x_hat (B, 25, 6, T))`.
+
+        With `text_emb (B, latent_dim)` also decodes each text embedding, rescaled to the norm of its window's z
+        (detached), and returns `(z, x_hat, x_text (B, 25, 6, T))` — the `w_text_rc` loss term (one decoder pass).
+        """
         z = self.encode(x)
-        return z, self.decode(z, x.shape[-1])
+        T = x.shape[-1]
+        if text_emb is None:
+            return z, self.decode(z, T)
+        z_text = F.normalize(text_emb, dim=-1) * z.detach().norm(dim=-1, keepdim=True)
+        both = self.decode(torch.cat([z, z_text.to(z.dtype)]), T)
+        return z, both[: len(z)], both[len(z):]
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

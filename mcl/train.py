@@ -181,14 +181,26 @@ def evaluate(model: MotionCLIP, ws: WindowSet, cfg: TrainConfig, text_table, ima
     plan, sums, n = ws.fixed_plan(), {}, 0
     for b in range(0, len(ws), batch_size):
         batch = ws.batch(plan, range(b, min(b + batch_size, len(ws)))).to(device)
-        z, x_hat = model(batch.x)
+        z, x_hat, x_text = _forward(model, batch, text_table, cfg)
         total, terms = compute_losses(z, x_hat, batch.x, cfg.loss, text_table, batch.text_idx, image_table,
-                                      batch.image_idx)
+                                      batch.image_idx, x_text=x_text)
         for k, v in dict(terms, loss=total).items():
             sums[k] = sums.get(k, 0.0) + float(v) * len(batch)
         n += len(batch)
     model.train(was_training)
     return {k: v / n for k, v in sums.items()}
+
+
+def _forward(net, batch, text_table, cfg: TrainConfig):
+    """`(z, x_hat, x_text | None)` in float32; x_text only when the `text_rc` term is on (windows without a text
+    decode a zero embedding, masked out of the loss)."""
+    if not (cfg.loss.w_text_rc and text_table is not None):
+        z, x_hat = net(batch.x)
+        return z.float(), x_hat.float(), None
+    idx = batch.text_idx
+    emb = text_table[idx.clamp_min(0)] * (idx >= 0)[:, None]
+    z, x_hat, x_text = net(batch.x, emb)
+    return z.float(), x_hat.float(), x_text.float()
 
 
 def _resolve_config(cfg: TrainConfig | None, overrides: dict) -> TrainConfig:
@@ -374,10 +386,9 @@ def train(cfg: TrainConfig | None = None, *, motions: list[Motion] | None = None
                 batch = train_set.batch(plan, list(positions)[rank::world]).to(device)
                 # bf16 autocast covers the transformer only; the losses (FK, cosines) stay in float32
                 with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16"):
-                    z, x_hat = net(batch.x)
-                z, x_hat = z.float(), x_hat.float()
+                    z, x_hat, x_text = _forward(net, batch, text_table, cfg)
                 total, terms = compute_losses(z, x_hat, batch.x, cfg.loss, text_table, batch.text_idx,
-                                              image_table, batch.image_idx)
+                                              image_table, batch.image_idx, x_text=x_text)
                 names = ["loss"] + list(terms)
                 values = torch.stack([total.detach()] + [t.detach() for t in terms.values()])
                 if world > 1:

@@ -25,7 +25,8 @@ def _overrides(args: argparse.Namespace) -> dict:
         out["progress"] = False
     model = {k: v for k, v in {"n_layers": args.layers, "d_model": args.d_model, "n_heads": args.heads,
                                "d_ff": args.ff, "dropout": args.dropout}.items() if v is not None}
-    loss = {k: v for k, v in {"w_image": args.w_image, "w_text": args.w_text, "alignment": args.alignment,
+    loss = {k: v for k, v in {"w_image": args.w_image, "w_text": args.w_text, "w_text_rc": args.w_text_rc,
+                              "alignment": args.alignment,
                               "temperature": args.temperature}.items() if v is not None}
     if model:
         out["model"] = model
@@ -86,6 +87,8 @@ def register(sub) -> None:
     p.add_argument("--dropout", type=float, help="override model.dropout")
     p.add_argument("--w-image", type=float, help="image-loss weight (0 disables)")
     p.add_argument("--w-text", type=float, help="text-loss weight")
+    p.add_argument("--w-text-rc", type=float, help="weight of decoding each window's text embedding back to the "
+                                                   "window (not in the paper; cpu preset: 100, paper: 0)")
     p.add_argument("--alignment", choices=["cosine", "infonce"])
     p.add_argument("--temperature", type=float, help="InfoNCE temperature")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

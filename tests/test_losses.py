@@ -74,3 +74,26 @@ def test_total_is_the_weighted_sum_and_zero_weights_are_skipped():
     assert set(terms) == {"rc", "body", "vel", "text"}
     expected = 2 * terms["rc"] + 3 * terms["body"] + 5 * terms["vel"] + 7 * terms["text"]
     torch.testing.assert_close(total, expected)
+
+
+def test_text_rc_term_decodes_texts_at_the_windows_scale_and_skips_windows_without_text():
+    from mcl.config import LossConfig, ModelConfig
+    from mcl.losses import compute_losses
+    from mcl.model import MotionCLIP
+
+    torch.manual_seed(0)
+    model = MotionCLIP(ModelConfig(n_layers=1, d_model=32, n_heads=2, d_ff=64, latent_dim=16)).eval()
+    x = torch.randn(3, 25, 6, 20)
+    emb = torch.randn(3, 16)
+    z, x_hat, x_text = model(x, emb)
+    # the text embedding is decoded at the norm of its window's z: scaling the embedding changes nothing
+    assert torch.allclose(model(x, 7 * emb)[2], x_text, atol=1e-5)
+    z_t = torch.nn.functional.normalize(emb, dim=-1) * z.norm(dim=-1, keepdim=True)
+    assert torch.allclose(model.decode(z_t, 20), x_text, atol=1e-5)
+    cfg = LossConfig(w_text_rc=100.0, w_body=0.0)
+    idx = torch.tensor([0, -1, 2])
+    total, terms = compute_losses(z, x_hat, x, cfg, emb, idx, x_text=x_text)
+    expected = torch.nn.functional.mse_loss(x_text[[0, 2]], x[[0, 2]])
+    assert torch.allclose(terms["text_rc"], expected)
+    total0, _ = compute_losses(z, x_hat, x, LossConfig(w_body=0.0), emb, idx, x_text=x_text)
+    assert torch.allclose(total - total0, 100 * expected)
