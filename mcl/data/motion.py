@@ -132,7 +132,7 @@ class Motion:
         new_poses[:, 0] = root
         rel = torch.from_numpy(self.trans - self.trans[:1] * np.array([1, 0, 1], np.float32))
         trans = (rel @ turn.T).numpy()
-        src = dict(copy.deepcopy(self.source), faced_forward_deg=float(np.degrees(-yaw)))
+        src = dict(copy.deepcopy(self.source), faced_forward_deg=float(np.degrees(-float(yaw))))
         return self.replace(poses=new_poses, trans=trans, source=src)
 
     # --- resampling --------------------------------------------------------------------------------------------
