@@ -174,10 +174,10 @@ def main() -> int:
     load = os.getloadavg()
     print(f"paper preset (8 layers, d 512, 4 heads, ff 1024), batch {args.batch} × {args.frames} frames, fp32, "
           f"{os.cpu_count()} CPU cores, load average {load[0]:.1f}")
-    print(f"{'part':<11} {'thr':>3} {'ms/step':>9} {'win/s':>7} {'GFLOP':>7} {'GFLOP/s':>8} {'peak':>7} "
+    print(f"{'part':<14} {'thr':>3} {'ms/step':>9} {'win/s':>7} {'GFLOP':>7} {'GFLOP/s':>8} {'peak':>7} "
           f"{'%peak':>6} {'RSS MB':>7}")
     for r in results.values():
-        print(f"{r['part']:<11} {r['threads']:>3} {r['ms_per_step']:>9.0f} {r['windows_per_s']:>7.1f} "
+        print(f"{r['part']:<14} {r['threads']:>3} {r['ms_per_step']:>9.0f} {r['windows_per_s']:>7.1f} "
               f"{r['gflop_per_step']:>7.1f} {r['gflops']:>8.1f} {r['matmul_peak_gflops']:>7.1f} "
               f"{r['pct_of_peak']:>5.0f}% {r['peak_rss_mb']:>7.0f}")
     if "ours-model" in results and "ref-model" in results:
