@@ -7,28 +7,19 @@ from its description, one query token as in `mcl.model`). Same parameters as `mc
 """
 from __future__ import annotations
 
-import math
 
 import torch
 import torch.nn as nn
 
 from mcl.config import ModelConfig
-from mcl.model import POSE_DIM, MotionCLIP
+from mcl.model import POSE_DIM, MotionCLIP, PositionalEncoding
 
 
-class SeqFirstPositionalEncoding(nn.Module):
-    def __init__(self, d_model: int, dropout: float = 0.1, max_len: int = 5000):
-        super().__init__()
-        self.dropout = nn.Dropout(dropout)
-        position = torch.arange(max_len, dtype=torch.float32)[:, None]
-        div = torch.exp(torch.arange(0, d_model, 2, dtype=torch.float32) * (-math.log(10000.0) / d_model))
-        pe = torch.zeros(max_len, d_model)
-        pe[:, 0::2] = torch.sin(position * div)
-        pe[:, 1::2] = torch.cos(position * div)
-        self.register_buffer("pe", pe[:, None], persistent=False)  # (max_len, 1, d)
+class SeqFirstPositionalEncoding(PositionalEncoding):
+    """The same sinusoidal table as `mcl.model.PositionalEncoding`, added to seq-first `(T, B, d)` input."""
 
     def forward(self, x):  # (T, B, d)
-        return self.dropout(x + self.pe[: x.shape[0]])
+        return self.dropout(x + self.pe[: x.shape[0], None])
 
 
 class ReferenceMotionCLIP(nn.Module):
