@@ -36,5 +36,21 @@ def main(argv: list[str] | None = None) -> int:
     return int(args.func(args) or 0)
 
 
+def entry() -> int:
+    """The console script: bad input (a file, a value, a missing run) prints one `mcl: error: …` line and exits 2
+    instead of a traceback; `MCL_DEBUG=1` shows the traceback."""
+    import os
+
+    from .data.errors import DataError
+
+    try:
+        return main()
+    except (DataError, FileNotFoundError, ValueError, TypeError) as e:
+        if os.environ.get("MCL_DEBUG"):
+            raise
+        print(f"mcl: error: {e}", file=sys.stderr)
+        return 2
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(entry())

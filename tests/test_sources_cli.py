@@ -117,3 +117,14 @@ def test_cli_help(argv, capsys):
     with pytest.raises(SystemExit) as e:
         main(argv)
     assert e.value.code == 0 and "usage: mcl data" in capsys.readouterr().out
+
+
+def test_console_script_turns_bad_input_into_one_error_line(capsys, monkeypatch):
+    from mcl.cli import entry
+
+    monkeypatch.delenv("MCL_DEBUG", raising=False)
+    monkeypatch.setattr("sys.argv", ["mcl", "data", "info", "deepmimic?clips=moonwalk"])
+    assert entry() == 2
+    err = capsys.readouterr().err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("mcl: error: ") and "moonwalk" in last and "Traceback" not in err
