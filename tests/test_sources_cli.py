@@ -123,8 +123,11 @@ def test_console_script_turns_bad_input_into_one_error_line(capsys, monkeypatch)
     from mcl.cli import entry
 
     monkeypatch.delenv("MCL_DEBUG", raising=False)
-    monkeypatch.setattr("sys.argv", ["mcl", "data", "info", "deepmimic?clips=moonwalk"])
+    monkeypatch.setattr("sys.argv", ["mcl", "generate", "a person jumps", "--run", "/nonexistent-run", "-o", "x.npz"])
     assert entry() == 2
     err = capsys.readouterr().err
     last = err.strip().splitlines()[-1]
-    assert last.startswith("mcl: error: ") and "moonwalk" in last and "Traceback" not in err
+    assert last.startswith("mcl: error: ") and "nonexistent-run" in last and "Traceback" not in err
+    monkeypatch.setenv("MCL_DEBUG", "1")
+    with pytest.raises(FileNotFoundError):
+        entry()
