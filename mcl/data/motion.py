@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..body.rotations import (rot6d_to_rotmat, rot6d_to_rotvec, rotmat_to_6d, rotvec_slerp_weighted, rotvec_to_6d,
-                              rotvec_to_rotmat)
+from ..body.rotations import (rot6d_to_rotmat, rot6d_to_rotvec, rotmat_to_6d, rotmat_to_rotvec, rotvec_slerp_weighted,
+                              rotvec_to_6d, rotvec_to_rotmat)
 from ..body.skeleton import NUM_JOINTS
 from .errors import DataError
 
@@ -127,7 +127,7 @@ class Motion:
         poses = torch.from_numpy(self.poses)
         yaw = heading(rotvec_to_rotmat(poses[0, 0]))
         turn = _yaw_rotmat(-yaw)
-        root = rotmat_to_rotvec_np(turn @ rotvec_to_rotmat(poses[:, 0]))
+        root = rotmat_to_rotvec(turn @ rotvec_to_rotmat(poses[:, 0])).numpy()
         new_poses = self.poses.copy()
         new_poses[:, 0] = root
         rel = torch.from_numpy(self.trans - self.trans[:1] * np.array([1, 0, 1], np.float32))
@@ -172,11 +172,6 @@ def _yaw_rotmat(yaw: torch.Tensor) -> torch.Tensor:
     axis = torch.zeros(*yaw.shape, 3, dtype=yaw.dtype)
     axis[..., 1] = yaw
     return rotvec_to_rotmat(axis)
-
-
-def rotmat_to_rotvec_np(r: torch.Tensor) -> np.ndarray:
-    from ..body.rotations import rotmat_to_rotvec
-    return rotmat_to_rotvec(r).numpy().astype(np.float32)
 
 
 def face_forward_tensor(x: torch.Tensor) -> torch.Tensor:
