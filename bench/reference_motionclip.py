@@ -18,6 +18,10 @@ from mcl.model import POSE_DIM, MotionCLIP, PositionalEncoding
 class SeqFirstPositionalEncoding(PositionalEncoding):
     """The same sinusoidal table as `mcl.model.PositionalEncoding`, added to seq-first `(T, B, d)` input."""
 
+    def __init__(self, d_model: int, dropout: float = 0.1, max_len: int = 5000):
+        super().__init__(d_model, dropout, max_len)
+        self.dropout = nn.Dropout(dropout)  # torch's own, as the official code
+
     def forward(self, x):  # (T, B, d)
         return self.dropout(x + self.pe[: x.shape[0], None])
 
@@ -69,6 +73,43 @@ class ReferenceMotionCLIP(nn.Module):
         out = self.finallayer(out).reshape(nframes, bs, njoints, nfeats)
         out[~mask.T] = 0
         return z, out.permute(1, 2, 3, 0)
+
+
+def random_smpl_mesh(folder) -> "SmplMesh":
+    """An SMPL-format model with SMPL's exact array shapes (6890 vertices, 10 betas, 207 pose correctives, 24 joints,
+    13776 faces) and seeded random values, loaded through the same smplx path as real SMPL files. SMPL itself is
+    licensed and absent here; the cost of its forward/backward depends only on these shapes."""
+    from pathlib import Path
+
+    import numpy as np
+
+    from mcl.body import PARENTS
+    from mcl.body.mesh import SmplMesh
+
+    rng = np.random.default_rng(0)
+    V = 6890
+    weights = rng.random((V, 24)).astype(np.float32) ** 8
+    reg = rng.random((24, V)).astype(np.float32)
+    np.savez(Path(folder) / "SMPL_NEUTRAL.npz", v_template=rng.normal(0, 0.3, (V, 3)).astype(np.float32),
+             shapedirs=rng.normal(0, 0.01, (V, 3, 10)).astype(np.float32),
+             posedirs=rng.normal(0, 0.01, (V, 3, 207)).astype(np.float32),
+             J_regressor=reg / reg.sum(1, keepdims=True), weights=weights / weights.sum(1, keepdims=True),
+             kintree_table=np.stack([np.array([4294967295] + list(PARENTS[1:]), np.int64), np.arange(24)]),
+             f=rng.integers(0, V, (13776, 3)).astype(np.int64))
+    return SmplMesh(folder)
+
+
+def official_vertices(smpl_model, x: torch.Tensor) -> torch.Tensor:
+    """The official `Rotation2xyz` with its defaults (rot6d, `jointstype="vertices"`, `vertstrans=False`):
+    `(B, 25, 6, T)` → `(B, 6890, 3, T)` SMPL vertices through an smplx SMPL layer (rotation matrices in, zero betas)."""
+    from mcl.body.rotations import rot6d_to_rotmat
+
+    rot = rot6d_to_rotmat(x[:, :-1].permute(0, 3, 1, 2))            # (B, T, 24, 3, 3), translation row dropped
+    B, T = rot.shape[:2]
+    rot = rot.reshape(B * T, 24, 3, 3)
+    out = smpl_model(global_orient=rot[:, :1], body_pose=rot[:, 1:], pose2rot=False,
+                     betas=rot.new_zeros(B * T, smpl_model.num_betas))
+    return out.vertices.reshape(B, T, -1, 3).permute(0, 2, 3, 1)
 
 
 if __name__ == "__main__":  # `make bench` runs every bench/*.py: check the equivalence on a small model

@@ -6,12 +6,17 @@ other processes hits both alike, with the fp32 matmul peak (a 2048² `torch.mm`,
 that same process:
   model: ours-model  `mcl.model.MotionCLIP` (batch-first, fused paths, one-token cross-attention), fwd + bwd + AdamW
          ref-model   `bench/reference_motionclip.py` (seq-first, padding masks, output masking), same maths, same MSE
-  full:  ours-full   + every loss term (rc, body via FK, vel, text and image from precomputed embedding tables)
-         ref-full    + the official pipeline's per-step CLIP work: encode the 20 tokenised 77-token texts and the 20
-                     preprocessed 224² images with ViT-B/32 inside every step (`random-clip`: CLIP weights are absent
-                     here; same architecture, same cost)
+  full:  ours-full   + every loss term (rc, body on SMPL-24 joints by FK, vel, text and image looked up in
+                     precomputed embedding tables): `mcl train`'s default without SMPL files
+         ours-full-smpl  the same with the body term on SMPL vertices (`--body vertices`, what `auto` picks when a
+                     user supplies SMPL files)
+         ref-full    + the official pipeline's per-step work: the body term on SMPL vertices (`Rotation2xyz` with
+                     its defaults, jointstype "vertices": an smplx SMPL forward for the input and for the output),
+                     and CLIP encoding the 20 tokenised 77-token texts and the 20 preprocessed 224² images with
+                     ViT-B/32 inside every step. SMPL and CLIP weights are absent here: `random-clip` and an
+                     SMPL-format model of SMPL's exact shapes with seeded random values (same architecture, same cost)
   full-bf16: as full, ours under `torch.autocast(bfloat16)` (`mcl train --precision bf16`), the reference in fp32
-Peak RSS: ours = the process peak after ours' warm-up; ref = the process peak at the end (both models, + CLIP).
+Peak RSS: ours = the process peak after ours' warm-up; ref = the process peak at the end (all models, + CLIP, SMPL).
 FLOPs are counted with `torch.utils.flop_counter.FlopCounterMode` (matmuls and attention), forward + backward.
 
     python bench/train_step.py                 # both pairs, 2 warm-up + 5 timed steps each
@@ -53,7 +58,7 @@ def run_pair(pair: str, steps: int, warmup: int, batch: int, frames: int) -> dic
     from torch.utils.flop_counter import FlopCounterMode
 
     sys.path.insert(0, str(ROOT / "bench"))
-    from reference_motionclip import ReferenceMotionCLIP
+    from reference_motionclip import ReferenceMotionCLIP, official_vertices, random_smpl_mesh
     from mcl.body.skeleton import load_skeleton
     from mcl.config import LossConfig, preset
     from mcl.data import make_windows, synthetic_dataset
@@ -77,14 +82,14 @@ def run_pair(pair: str, steps: int, warmup: int, batch: int, frames: int) -> dic
 
     bf16 = pair.endswith("bf16")
 
-    def ours_step():
+    def ours_step(mesh=None):
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             z, x_hat = ours(x)
         z, x_hat = z.float(), x_hat.float()
         if pair == "model":
             loss = torch.nn.functional.mse_loss(x_hat, x)
         else:
-            loss, _ = compute_losses(z, x_hat, x, loss_cfg, text_table, idx, image_table, idx, skeleton)
+            loss, _ = compute_losses(z, x_hat, x, loss_cfg, text_table, idx, image_table, idx, skeleton, mesh=mesh)
         opt_o.zero_grad(set_to_none=True)
         loss.backward()
         opt_o.step()
@@ -92,8 +97,15 @@ def run_pair(pair: str, steps: int, warmup: int, batch: int, frames: int) -> dic
     for _ in range(warmup):
         ours_step()
     rss_ours = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    steps_by_name = {"ours": ours_step}
 
-    if pair.startswith("full"):  # the official pipeline: CLIP encodes the 77-token texts and the images inside every step
+    if pair.startswith("full"):  # the official pipeline: SMPL vertices, CLIP on the texts and images, every step
+        import tempfile
+        smpl_mesh = random_smpl_mesh(tempfile.mkdtemp(prefix="bench-smpl-"))
+        if pair == "full":
+            steps_by_name["ours-smpl"] = lambda: ours_step(smpl_mesh)
+            for _ in range(warmup):
+                ours_step(smpl_mesh)
         from mcl.spaces import get_space
         from mcl.spaces.clip_vit import tokenize
         from mcl.spaces.preprocess import clip_preprocess
@@ -107,11 +119,13 @@ def run_pair(pair: str, steps: int, warmup: int, batch: int, frames: int) -> dic
         if pair == "model":
             loss = torch.nn.functional.mse_loss(x_hat, x)
         else:
-            terms = reconstruction_losses(x, x_hat, skeleton)
+            terms = reconstruction_losses(x, x_hat, body=False)                  # rc, vel
+            x_xyz = official_vertices(smpl_mesh.model, x)                         # MOTIONCLIP.forward: x_xyz
+            rcxyz = torch.nn.functional.mse_loss(official_vertices(smpl_mesh.model, x_hat), x_xyz)
             with torch.no_grad():
                 t_emb = clip_model.encode_text(tokens).float()
                 i_emb = clip_model.encode_image(pixels).float()
-            loss = 100 * (terms["rc"] + terms["body"] + terms["vel"]) + cosine_alignment(z, t_emb) \
+            loss = 100 * (terms["rc"] + rcxyz + terms["vel"]) + cosine_alignment(z, t_emb) \
                 + cosine_alignment(z, i_emb)
         opt_r.zero_grad(set_to_none=True)
         loss.backward()
@@ -119,28 +133,29 @@ def run_pair(pair: str, steps: int, warmup: int, batch: int, frames: int) -> dic
 
     for _ in range(warmup):
         ref_step()
+    steps_by_name["ref"] = ref_step
     flops = {}
-    for name, fn in (("ours", ours_step), ("ref", ref_step)):
+    for name, fn in steps_by_name.items():
         with FlopCounterMode(display=False) as fc:
             fn()
         flops[name] = fc.get_total_flops()
-    times = {"ours": [], "ref": []}
+    times = {name: [] for name in steps_by_name}
     for _ in range(steps):
-        for name, fn in (("ours", ours_step), ("ref", ref_step)):
+        for name, fn in steps_by_name.items():
             t = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - t)
         peak = max(peak, matmul_peak(reps=3))
     rss_end = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     out = {}
-    for name in ("ours", "ref"):
+    for name in steps_by_name:
         ms = 1000 * float(np.median(times[name]))
         gflops = flops[name] / 1e9 / (ms / 1000)
         out[f"{name}-{pair}"] = {
             "part": f"{name}-{pair}", "threads": torch.get_num_threads(), "ms_per_step": ms,
             "windows_per_s": batch / ms * 1000, "gflop_per_step": flops[name] / 1e9, "gflops": gflops,
             "matmul_peak_gflops": peak, "pct_of_peak": 100 * gflops / peak,
-            "peak_rss_mb": rss_ours if name == "ours" else rss_end,
+            "peak_rss_mb": rss_ours if name == "ours" else rss_end,  # ours-smpl: after SMPL and the reference
             "times_ms": [round(1000 * t) for t in times[name]]}
     return out
 
@@ -186,6 +201,9 @@ def main() -> int:
     if "ours-full" in results and "ref-full" in results:
         print(f"full training step speed-up vs reference pipeline: "
               f"{results['ref-full']['ms_per_step'] / results['ours-full']['ms_per_step']:.2f}×  (target ≥ 3×)")
+    if "ours-smpl-full" in results and "ref-full" in results:
+        print(f"full training step speed-up vs reference pipeline, ours also on SMPL vertices: "
+              f"{results['ref-full']['ms_per_step'] / results['ours-smpl-full']['ms_per_step']:.2f}×")
     if "ours-full-bf16" in results and "ref-full-bf16" in results:
         print(f"full training step speed-up vs reference pipeline, ours with --precision bf16: "
               f"{results['ref-full-bf16']['ms_per_step'] / results['ours-full-bf16']['ms_per_step']:.2f}×  (target ≥ 3×)")

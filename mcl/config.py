@@ -42,7 +42,7 @@ class LossConfig:
     Example: `LossConfig(w_image=0.0, alignment="infonce")`.
     """
     w_rc: float = 100.0      # MSE of rot6d + translation
-    w_body: float = 100.0    # MSE of SMPL-24 joint positions after forward kinematics
+    w_body: float = 100.0    # MSE of body positions: see `body`
     w_vel: float = 100.0     # MSE of frame-to-frame differences of the pose tensor
     w_text: float = 1.0
     w_image: float = 1.0
@@ -52,10 +52,15 @@ class LossConfig:
     w_text_rc: float = 0.0
     alignment: str = "cosine"
     temperature: float = 0.07
+    # the body term's points: "joints" (SMPL-24 by forward kinematics, no SMPL files needed), "vertices" (SMPL's 6890,
+    # the paper; needs MCL_SMPL_DIR), "auto" (vertices when SMPL files are configured; resolved when training starts)
+    body: str = "auto"
 
     def __post_init__(self):
         if self.alignment not in ("cosine", "infonce"):
             raise ValueError(f"loss.alignment={self.alignment!r}: expected 'cosine' or 'infonce'")
+        if self.body not in ("auto", "joints", "vertices"):
+            raise ValueError(f"loss.body={self.body!r}: expected 'auto', 'joints' or 'vertices'")
 
 
 @dataclass

@@ -1,10 +1,11 @@
 """MotionCLIP's loss terms, each returned separately so every one can be logged.
 
-    total = w_rc·MSE(x̂, x) + w_body·MSE(FK(x̂), FK(x)) + w_vel·MSE(Δx̂, Δx) + w_text·align(z, text) + w_image·align(z, image)
+    total = w_rc·MSE(x̂, x) + w_body·MSE(body(x̂), body(x)) + w_vel·MSE(Δx̂, Δx) + w_text·align(z, text) + w_image·align(z, image)
 
 `x` is the `(B, 25, 6, T)` pose tensor (24 rot6d rows + the translation row). As in the official code the velocity
 term is taken over the whole tensor (rot6d and translation). The body term uses SMPL-24 joint positions from forward
-kinematics (the paper uses SMPL vertices; joints need no SMPL files). Alignment is the paper's 1 − cos, or a
+kinematics, or, with `LossConfig.body="vertices"` and SMPL model files (`MCL_SMPL_DIR`), SMPL's 6890 vertices as in
+the paper and the official code (`jointstype="vertices"`). Alignment is the paper's 1 − cos, or a
 symmetric InfoNCE in which windows that share the same text (or image) index are masked out of each other's
 negatives (their embeddings are identical, so they could never be told apart).
 """
@@ -29,16 +30,53 @@ def joints_from_tensor(x: torch.Tensor, skeleton: Skeleton | None = None) -> tor
     return forward_kinematics(rotmats, f[:, :, NUM_JOINTS, :3], skeleton)
 
 
+def vertices_from_tensor(x: torch.Tensor, mesh) -> torch.Tensor:
+    """`(B, 25, 6, T)` pose tensor → `(B, T, V, 3)` SMPL vertices (`mesh`: a `mcl.body.mesh.SmplMesh`), with the
+    same translation as `joints_from_tensor`. Differentiable. Example: `vertices_from_tensor(x, load_body_mesh())`.
+    """
+    f = x.permute(0, 3, 1, 2)
+    return mesh.vertices_from_rotmats(rot6d_to_rotmat(f[:, :, :NUM_JOINTS]), f[:, :, NUM_JOINTS, :3])
+
+
+def body_mesh_for_loss(body: str):
+    """The SMPL mesh the body term needs (`body="vertices"`), else None. Raises with what to do when SMPL is absent.
+
+    Example: `body_mesh_for_loss("joints") is None`.
+    """
+    if body != "vertices":
+        return None
+    from .body.mesh import SmplMesh, load_body_mesh
+    mesh = load_body_mesh(quiet=True)
+    if not isinstance(mesh, SmplMesh):
+        raise ValueError("loss.body='vertices' needs SMPL model files: set MCL_SMPL_DIR to the folder with "
+                         "SMPL_NEUTRAL.npz (see mcl/body/smpl.py), or use loss.body='joints'")
+    return mesh
+
+
+def resolve_body(body: str) -> str:
+    """`"auto"` → `"vertices"` when SMPL model files are configured (`MCL_SMPL_DIR`), else `"joints"`."""
+    if body != "auto":
+        return body
+    from .body.skeleton import smpl_dir
+    return "vertices" if smpl_dir() is not None else "joints"
+
+
 def reconstruction_losses(x: torch.Tensor, x_hat: torch.Tensor, skeleton: Skeleton | None = None,
-                          body: bool = True, x_joints: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+                          body: bool = True, x_joints: torch.Tensor | None = None, mesh=None
+                          ) -> dict[str, torch.Tensor]:
     """`rc`, `body` and `vel` MSE terms between `x` and `x_hat` `(B, 25, 6, T)` (unweighted).
 
-    `x_joints` may carry precomputed target joints `(B, T, 24, 3)`.
+    The body term compares SMPL vertices when `mesh` (an `SmplMesh`) is given, else SMPL-24 joints from forward
+    kinematics; `x_joints` may carry precomputed target joints `(B, T, 24, 3)`.
     Example: `reconstruction_losses(x, x)["rc"] == 0`.
     """
     out = {"rc": F.mse_loss(x_hat, x),
            "vel": F.mse_loss(x_hat[..., 1:] - x_hat[..., :-1], x[..., 1:] - x[..., :-1])}
-    if body:
+    if body and mesh is not None:
+        with torch.no_grad():
+            target = vertices_from_tensor(x, mesh)
+        out["body"] = F.mse_loss(vertices_from_tensor(x_hat, mesh), target)
+    elif body:
         sk = skeleton or load_skeleton()
         if x_joints is None:
             with torch.no_grad():
@@ -96,18 +134,19 @@ def total_loss(terms: dict[str, torch.Tensor], cfg: LossConfig) -> torch.Tensor:
 def compute_losses(z: torch.Tensor, x_hat: torch.Tensor, x: torch.Tensor, cfg: LossConfig,
                    text_table: torch.Tensor | None = None, text_idx: torch.Tensor | None = None,
                    image_table: torch.Tensor | None = None, image_idx: torch.Tensor | None = None,
-                   skeleton: Skeleton | None = None, x_text: torch.Tensor | None = None
+                   skeleton: Skeleton | None = None, x_text: torch.Tensor | None = None, mesh=None
                    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """All loss terms of one batch and their weighted total.
 
     `x_text (B, 25, 6, T)`: the windows decoded from their text embeddings (`MotionCLIP.forward(x, text_emb)`),
-    giving the `text_rc` term (MSE to `x` over the windows that have a text).
+    giving the `text_rc` term (MSE to `x` over the windows that have a text). `mesh`: the SMPL mesh when the body term
+    is on vertices (`body_mesh_for_loss`).
 
     Shapes: `z (B, D)`, `x_hat, x (B, 25, 6, T)`, tables `(N, D)`, index vectors `(B,)` (−1: no embedding).
     Terms with weight 0 or without a table are not computed. Returns `(total, {name: unweighted term})`.
     Example: `total, terms = compute_losses(z, x_hat, x, LossConfig(), texts, batch.text_idx)`.
     """
-    terms = reconstruction_losses(x, x_hat, skeleton, body=cfg.w_body != 0)
+    terms = reconstruction_losses(x, x_hat, skeleton, body=cfg.w_body != 0, mesh=mesh)
     if cfg.w_text and text_table is not None and text_idx is not None:
         t = alignment_loss(z, text_table, text_idx, cfg)
         if t is not None:

@@ -13,7 +13,6 @@ import math
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-import torch.nn.functional as F
 
 from .config import ModelConfig
 
@@ -21,12 +20,39 @@ NUM_ROWS, NUM_FEATS = 25, 6
 POSE_DIM = NUM_ROWS * NUM_FEATS  # 150
 
 
+class Dropout(nn.Dropout):
+    """`nn.Dropout`'s distribution (each element kept with probability 1 − p, to within 2⁻³¹, kept ones scaled by
+    1/(1 − p)) with a mask that costs a quarter as much on CPU.
+
+    torch's CPU `bernoulli_` spends ~10 ns per element, which made dropout ~14 % of a `paper` training step; here
+    one 64-bit draw of the default generator serves two elements (its low 32 bits are uniform over int32, its high
+    word over [0, 2³¹)), each compared with the threshold that gives probability p. Other devices use `nn.Dropout`.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0 or x.device.type != "cpu":
+            return super().forward(x)
+        n = x.numel()
+        words = torch.empty((n + 1) // 2, dtype=torch.int64).random_().view(torch.int32).view(-1, 2)
+        drop_below = torch.tensor([round(self.p * 2 ** 32) - 2 ** 31, round(self.p * 2 ** 31)], dtype=torch.int32)
+        scale = (words >= drop_below).view(-1)[:n].view_as(x).to(x.dtype).mul_(1.0 / (1.0 - self.p))
+        return x * scale
+
+
+def _cheap_dropouts(layer: nn.Module) -> nn.Module:
+    """Swaps a transformer layer's `nn.Dropout` modules (not attention-weight dropout) for `Dropout`."""
+    for name, child in layer.named_children():
+        if type(child) is nn.Dropout:
+            setattr(layer, name, Dropout(child.p))
+    return layer
+
+
 class PositionalEncoding(nn.Module):
     """Adds the sinusoidal table of "Attention is all you need" to `(B, T, d)` and applies dropout."""
 
     def __init__(self, d_model: int, dropout: float = 0.1, max_len: int = 5000):
         super().__init__()
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         position = torch.arange(max_len, dtype=torch.float32)[:, None]
         div = torch.exp(torch.arange(0, d_model, 2, dtype=torch.float32) * (-math.log(10000.0) / d_model))
         pe = torch.zeros(max_len, d_model)
@@ -99,12 +125,12 @@ class MotionCLIP(nn.Module):
         self.pos = PositionalEncoding(d, cfg.dropout, cfg.max_frames)
 
         def enc_layer():
-            return nn.TransformerEncoderLayer(d, cfg.n_heads, cfg.d_ff, cfg.dropout, cfg.activation,
-                                              batch_first=True, norm_first=False)
+            return _cheap_dropouts(nn.TransformerEncoderLayer(d, cfg.n_heads, cfg.d_ff, cfg.dropout, cfg.activation,
+                                                              batch_first=True, norm_first=False))
 
         def dec_layer():
-            return MemoryTokenDecoderLayer(d, cfg.n_heads, cfg.d_ff, cfg.dropout, cfg.activation,
-                                              batch_first=True, norm_first=False)
+            return _cheap_dropouts(MemoryTokenDecoderLayer(d, cfg.n_heads, cfg.d_ff, cfg.dropout, cfg.activation,
+                                                           batch_first=True, norm_first=False))
 
         # enable_nested_tensor only helps with padding masks, which we never pass
         self.encoder = nn.TransformerEncoder(enc_layer(), cfg.n_layers, enable_nested_tensor=False)

@@ -34,7 +34,7 @@ from .batches import Batch, WindowSet, attach_images, embed_texts, split_motions
 from .config import TrainConfig, merge, preset
 from .data.errors import SkipReport
 from .data.motion import Motion
-from .losses import compute_losses
+from .losses import body_mesh_for_loss, compute_losses, resolve_body
 from .model import MotionCLIP
 
 TERMS = ("rc", "body", "vel", "text", "image")
@@ -169,7 +169,7 @@ class _Metrics:
 
 @torch.no_grad()
 def evaluate(model: MotionCLIP, ws: WindowSet, cfg: TrainConfig, text_table, image_table, device,
-             batch_size: int = 64) -> dict[str, float]:
+             batch_size: int = 64, body_mesh=None) -> dict[str, float]:
     """Mean of every loss term over the fixed validation windows (eval mode: no dropout, consumes no RNG).
 
     Example: `evaluate(model, val_set, cfg, text_table, None, "cpu")` → `{"loss": …, "rc": …, "text": …}`.
@@ -183,7 +183,7 @@ def evaluate(model: MotionCLIP, ws: WindowSet, cfg: TrainConfig, text_table, ima
         batch = ws.batch(plan, range(b, min(b + batch_size, len(ws)))).to(device)
         z, x_hat, x_text = _forward(model, batch, text_table, cfg)
         total, terms = compute_losses(z, x_hat, batch.x, cfg.loss, text_table, batch.text_idx, image_table,
-                                      batch.image_idx, x_text=x_text)
+                                      batch.image_idx, x_text=x_text, mesh=body_mesh)
         for k, v in dict(terms, loss=total).items():
             sums[k] = sums.get(k, 0.0) + float(v) * len(batch)
         n += len(batch)
@@ -294,7 +294,12 @@ def train(cfg: TrainConfig | None = None, *, motions: list[Motion] | None = None
     if latent != int(space.dim):
         raise ValueError(f"model.latent_dim={latent} but space {space_key(space)!r} has dim {space.dim}: z must live "
                          f"in the space; leave latent_dim unset to take the space's dim")
-    cfg = replace(cfg, model=replace(cfg.model, latent_dim=latent))
+    cfg = replace(cfg, model=replace(cfg.model, latent_dim=latent),
+                  loss=replace(cfg.loss, body=resolve_body(cfg.loss.body)))  # the run records what "auto" chose
+    body_mesh = body_mesh_for_loss(cfg.loss.body) if cfg.loss.w_body else None
+    if body_mesh is not None:
+        body_mesh.to(device)
+    say(f"body term on {'SMPL vertices (' + body_mesh.source + ')' if body_mesh is not None else 'SMPL-24 joints'}")
 
     # model + optimizer, identical on every rank (same seed); DDP also broadcasts rank 0's weights
     torch.manual_seed(cfg.seed)
@@ -388,7 +393,7 @@ def train(cfg: TrainConfig | None = None, *, motions: list[Motion] | None = None
                 with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16"):
                     z, x_hat, x_text = _forward(net, batch, text_table, cfg)
                 total, terms = compute_losses(z, x_hat, batch.x, cfg.loss, text_table, batch.text_idx,
-                                              image_table, batch.image_idx, x_text=x_text)
+                                              image_table, batch.image_idx, x_text=x_text, mesh=body_mesh)
                 names = ["loss"] + list(terms)
                 values = torch.stack([total.detach()] + [t.detach() for t in terms.values()])
                 if world > 1:
@@ -431,7 +436,7 @@ def train(cfg: TrainConfig | None = None, *, motions: list[Motion] | None = None
             if stop and not end_of_epoch:
                 break
             # end of epoch: validate; keep a copy of the best weights; checkpoint at most every checkpoint_seconds
-            val = evaluate(model, val_set, cfg, text_table, image_table, device) if main else {}
+            val = evaluate(model, val_set, cfg, text_table, image_table, device, body_mesh=body_mesh) if main else {}
             if main and val:
                 metrics.log(dict(val, split="val", epoch=epoch, step=step, seconds=round(time.time() - t0, 3)))
                 if val["loss"] < best:

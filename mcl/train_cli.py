@@ -27,7 +27,7 @@ def _overrides(args: argparse.Namespace) -> dict:
                                "d_ff": args.ff, "dropout": args.dropout}.items() if v is not None}
     loss = {k: v for k, v in {"w_image": args.w_image, "w_text": args.w_text, "w_text_rc": args.w_text_rc,
                               "alignment": args.alignment,
-                              "temperature": args.temperature}.items() if v is not None}
+                              "temperature": args.temperature, "body": args.body}.items() if v is not None}
     if model:
         out["model"] = model
     if loss:
@@ -91,5 +91,8 @@ def register(sub) -> None:
                                                    "window (not in the paper; cpu preset: 100, paper: 0)")
     p.add_argument("--alignment", choices=["cosine", "infonce"])
     p.add_argument("--temperature", type=float, help="InfoNCE temperature")
+    p.add_argument("--body", choices=["auto", "joints", "vertices"],
+                   help="body term on SMPL-24 joints (FK) or SMPL vertices (needs MCL_SMPL_DIR); default auto: "
+                        "vertices when SMPL files are configured")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)

@@ -1,3 +1,4 @@
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -97,3 +98,36 @@ def test_text_rc_term_decodes_texts_at_the_windows_scale_and_skips_windows_witho
     assert torch.allclose(terms["text_rc"], expected)
     total0, _ = compute_losses(z, x_hat, x, LossConfig(w_body=0.0), emb, idx, x_text=x_text)
     assert torch.allclose(total - total0, 100 * expected)
+
+
+def test_body_term_on_smpl_vertices(tmp_path):
+    """With SMPL files the body term compares vertices; on the fake model vertex j < 24 rides on joint j."""
+    from fake_smpl import fake_smpl
+    from mcl.body import load_skeleton
+    from mcl.body.mesh import load_body_mesh
+    from mcl.losses import vertices_from_tensor
+
+    fake_smpl(tmp_path, load_skeleton().rest.numpy())
+    mesh, sk = load_body_mesh(tmp_path, quiet=True), load_skeleton(tmp_path)
+    x = _x(2, 20)
+    v = vertices_from_tensor(x, mesh)
+    assert v.shape == (2, 20, 6890, 3)
+    torch.testing.assert_close(v[:, :, :24], joints_from_tensor(x, sk), atol=1e-4, rtol=0)
+    assert float(reconstruction_losses(x, x.clone(), mesh=mesh)["body"]) < 1e-10
+    x_hat = (x + 0.05 * torch.randn_like(x)).requires_grad_()
+    body = reconstruction_losses(x, x_hat, mesh=mesh)["body"]
+    body.backward()
+    assert float(body.detach()) > 1e-5 and float(x_hat.grad[:, :24].abs().sum()) > 0
+
+
+def test_body_choice_auto_and_missing_smpl(tmp_path, monkeypatch):
+    from mcl.losses import body_mesh_for_loss, resolve_body
+
+    monkeypatch.delenv("MCL_SMPL_DIR", raising=False)
+    assert resolve_body("auto") == "joints" and body_mesh_for_loss("joints") is None
+    with pytest.raises(ValueError, match="MCL_SMPL_DIR.*SMPL_NEUTRAL.npz"):
+        body_mesh_for_loss("vertices")
+    monkeypatch.setenv("MCL_SMPL_DIR", str(tmp_path))
+    assert resolve_body("auto") == "vertices" and resolve_body("joints") == "joints"
+    with pytest.raises(ValueError, match="loss.body='bones'"):
+        LossConfig(body="bones")

@@ -128,3 +128,25 @@ def test_one_token_cross_attention_dropout_matches_multihead_attention_semantics
     dist = (outs[:, :, :, None, :] - combos[None, :, None]).abs().amax(-1)  # (draws, B, T, 4)
     assert float(dist.amin(-1).max()) < 1e-5
     torch.testing.assert_close(outs.mean(0), (full - attn.out_proj.bias), atol=0.15, rtol=0.1)
+
+
+def test_cheap_dropout_has_nn_dropouts_distribution():
+    from mcl.model import Dropout
+
+    torch.manual_seed(0)
+    d = Dropout(0.1).train()
+    x = torch.ones(1001, 999, requires_grad=True)  # odd size: the last 64-bit draw is half used
+    y = d(x)
+    dropped = float((y == 0).float().mean())
+    assert abs(dropped - 0.1) < 5 * (0.1 * 0.9 / x.numel()) ** 0.5
+    assert torch.allclose(y[y != 0], torch.tensor(1 / 0.9))
+    # both halves of each 64-bit draw drop at rate p (low word: signed int32, high word: 31 bits)
+    pairs = (y == 0).flatten()[: x.numel() // 2 * 2].view(-1, 2).float().mean(0)
+    assert torch.allclose(pairs, torch.tensor([0.1, 0.1]), atol=0.003)
+    y.sum().backward()
+    assert torch.equal(x.grad, (y != 0).float() / 0.9)
+    assert torch.equal(d.eval()(x), x) and torch.equal(Dropout(0.0).train()(x), x)
+    torch.manual_seed(1)
+    a = d.train()(x)
+    torch.manual_seed(1)
+    assert torch.equal(a, d(x))  # the default generator: seeded runs repeat exactly

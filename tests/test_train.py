@@ -155,3 +155,18 @@ def test_bf16_precision_trains_and_saves_float32_weights(tmp_path):
     assert all(t.dtype == torch.float32 for t in weights.values())
     with pytest.raises(ValueError, match="precision='fp16'"):
         preset("cpu", precision="fp16")
+
+
+def test_body_term_on_smpl_vertices_when_smpl_is_configured(tmp_path, monkeypatch):
+    from fake_smpl import fake_smpl
+    from mcl.body import load_skeleton
+
+    fake_smpl(tmp_path, load_skeleton().rest.numpy())
+    monkeypatch.setenv("MCL_SMPL_DIR", str(tmp_path))
+    run = train(_cfg(tmp_path / "smpl", epochs=1), motions=_motions(4), space=FakeSpace(16))
+    info = json.loads((run / "config.json").read_text())
+    assert info["config"]["loss"]["body"] == "vertices"   # "auto" resolved and recorded
+    assert all(math.isfinite(r["body"]) for r in _rows(run) + _rows(run, "val"))
+    monkeypatch.delenv("MCL_SMPL_DIR")
+    with pytest.raises(ValueError, match="needs SMPL model files"):
+        train(_cfg(tmp_path / "again", epochs=1, loss={"body": "vertices"}), motions=_motions(4), space=FakeSpace(16))

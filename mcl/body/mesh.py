@@ -215,14 +215,28 @@ class SmplMesh(BodyMesh):
 
     def vertices(self, poses, trans):
         poses, trans = _check_pose(poses, trans)
-        lead = poses.shape[:-2]
-        poses, trans = poses.reshape(-1, NUM_JOINTS, 3), trans.reshape(-1, 3)
-        n = poses.shape[0]
-        # smplx rotates the body about its rest pelvis joint, so shifting by (trans − rest pelvis) lands it on trans
         with torch.no_grad():
-            out = self.model(global_orient=poses[:, 0], body_pose=poses[:, 1:].reshape(n, -1),
-                             betas=torch.zeros(n, self.model.num_betas), transl=trans - self.rest_pelvis)
-        return out.vertices.reshape(*lead, self.num_vertices, 3).float()
+            return self.vertices_from_rotmats(rotvec_to_rotmat(poses), trans)
+
+    def vertices_from_rotmats(self, rotmats: torch.Tensor, trans: torch.Tensor) -> torch.Tensor:
+        """Differentiable SMPL vertices `(..., 6890, 3)` from local rotation matrices `(..., 24, 3, 3)` and pelvis
+        positions `(..., 3)` (the body loss on vertices, `mcl.losses.vertices_from_tensor`).
+
+        Example: `SmplMesh(d).vertices_from_rotmats(torch.eye(3).expand(24, 3, 3), torch.zeros(3))`.
+        """
+        lead = rotmats.shape[:-3]
+        rotmats, trans = rotmats.reshape(-1, NUM_JOINTS, 3, 3), trans.reshape(-1, 3)
+        n = rotmats.shape[0]
+        model = self.model
+        # smplx rotates the body about its rest pelvis joint, so shifting by (trans − rest pelvis) lands it on trans
+        out = model(global_orient=rotmats[:, :1], body_pose=rotmats[:, 1:], pose2rot=False,
+                    betas=rotmats.new_zeros(n, model.num_betas), transl=trans - self.rest_pelvis.to(trans))
+        return out.vertices.reshape(*lead, self.num_vertices, 3)
+
+    def to(self, device) -> "SmplMesh":
+        """Moves the SMPL tensors (for the body loss on a GPU); returns self."""
+        self.model.to(device)
+        return self
 
 
 @functools.lru_cache(maxsize=4)

@@ -55,8 +55,11 @@ TEXTS: dict[str, tuple[str, ...]] = {
     "backflip": ("a person does a backflip", "someone flips backwards", "a person jumps and somersaults backwards"),
     "cartwheel": ("a person does a cartwheel", "someone cartwheels sideways", "a person turns a cartwheel"),
     "crawl": ("a person crawls on hands and knees", "someone is crawling forward", "a person crawls"),
-    "dance_a": ("a person dances", "someone is dancing", "a person dances energetically"),
-    "dance_b": ("a person dances", "someone dances in place", "a person sways and dances"),
+    # the two dances differ: A travels sideways with the arms raised high and the knees bending; B sways in place
+    "dance_a": ("a person dances sideways with both arms raised over the head", "someone dances with the arms up",
+                "a person dances energetically, bouncing and raising the arms"),
+    "dance_b": ("a person sways from side to side, dancing in place", "someone dances in place",
+                "a person sways the hips and dances"),
     "getup_facedown": ("a person gets up from lying face down", "someone stands up from lying on the stomach",
                        "a person pushes up off the ground and stands"),
     "getup_faceup": ("a person gets up from lying on the back", "someone stands up from lying face up",
