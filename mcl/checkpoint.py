@@ -156,11 +156,14 @@ class Loaded:
     metrics: dict = field(default_factory=dict)
 
 
-def load(run_dir: str | os.PathLike, which: str = "best", device: str | torch.device = "cpu",
+def load(run_dir: str | os.PathLike, which: str = "latest", device: str | torch.device = "cpu",
          space: Any = None) -> Loaded:
     """Load a trained MotionCLIP from a run dir written by `mcl.train.train`.
 
-    `which`: `"best"` (lowest validation loss; falls back to `latest` when there was no validation) or `"latest"`.
+    `which`: `"latest"` (default: the final weights, which the paper's evaluations use) or `"best"` (lowest
+    validation loss; falls back to `latest` when there was no validation). On a set as small as DeepMimic the
+    validation loss (mirrored clips) bottoms out early while text-to-motion keeps improving, so `best` is an early,
+    weaker model there.
     `space`: the frozen space object to use (default: the one named in the config, wrapped in a `CachedSpace`).
     Raises a ValueError naming both sides when the weights disagree with the config or the space's dim with z's.
     Example: `m = load("runs/deepmimic-cpu"); z = m.model.encode(x); x_hat = m.model.decode(z, 60)`.

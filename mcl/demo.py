@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 # `fast=True`: a model small enough that training and all notebooks take a few minutes on two CPU cores
-FAST_OVERRIDES = {"epochs": 3, "model": {"n_layers": 1, "d_model": 64, "n_heads": 2, "d_ff": 128}}
+FAST_OVERRIDES = {"epochs": 3, "warmup_steps": 0, "model": {"n_layers": 1, "d_model": 64, "n_heads": 2, "d_ff": 128}}
 RUN_DIR = "runs/deepmimic-cpu"
 FAST_RUN_DIR = "runs/deepmimic-fast"
 

@@ -271,7 +271,8 @@ def cmd_eval(args) -> int:
 
 def _run_args(p: argparse.ArgumentParser, output: bool = True) -> None:
     p.add_argument("--run", required=True, help="run directory written by `mcl train` (e.g. runs/deepmimic-cpu)")
-    p.add_argument("--which", default="best", choices=["best", "latest"], help="checkpoint to load (default best)")
+    p.add_argument("--which", default="latest", choices=["best", "latest"],
+                   help="checkpoint to load: latest (default, the final weights) or best (lowest validation loss)")
     p.add_argument("--device", default="cpu", help="torch device (default cpu)")
     p.add_argument("--frames", type=int, default=60, help="frames per motion at 30 fps (default 60, as trained)")
     p.add_argument("--calibrate", metavar="SPEC", help="measure the run's latent scale (mean ‖z‖, used to decode texts) "

@@ -37,7 +37,7 @@ from .data.motion import Motion
 from .losses import body_mesh_for_loss, compute_losses, resolve_body
 from .model import MotionCLIP
 
-TERMS = ("rc", "body", "vel", "text", "image")
+TERMS = ("rc", "body", "vel", "text", "image", "text_rc")  # every loss term, logged separately
 CSV_COLUMNS = ("split", "epoch", "step", "loss") + TERMS + ("lr", "seconds")
 
 
@@ -189,6 +189,21 @@ def evaluate(model: MotionCLIP, ws: WindowSet, cfg: TrainConfig, text_table, ima
         n += len(batch)
     model.train(was_training)
     return {k: v / n for k, v in sums.items()}
+
+
+def learning_rate(cfg: TrainConfig, step: int, total_steps: int) -> float:
+    """The lr of optimizer step `step` (0-based) out of `total_steps`: `cfg.lr` (constant), or linear warm-up over
+    `cfg.warmup_steps` then cosine decay to `cfg.min_lr_ratio · cfg.lr` at the last step.
+
+    Example: `learning_rate(preset("cpu"), 0, 1000)` is the warm-up's first, smallest lr.
+    """
+    warm = cfg.warmup_steps
+    if warm and step < warm:
+        return cfg.lr * (step + 1) / warm
+    if cfg.lr_schedule == "constant":
+        return cfg.lr
+    progress = min(1.0, (step - warm) / max(1, total_steps - 1 - warm))
+    return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
 def _forward(net, batch, text_table, cfg: TrainConfig):
@@ -413,6 +428,8 @@ def train(cfg: TrainConfig | None = None, *, motions: list[Motion] | None = None
                 total.backward()
                 if cfg.grad_clip:
                     torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                for group in opt.param_groups:
+                    group["lr"] = learning_rate(cfg, step, total_steps)
                 opt.step()
                 step += 1
                 last = dict(zip(names, values))

@@ -16,7 +16,8 @@ def _overrides(args: argparse.Namespace) -> dict:
             "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed, "max_steps": args.max_steps,
             "grad_clip": args.grad_clip, "device": args.device, "val_split": args.val_split,
             "val_fraction": args.val_fraction, "checkpoint_every": args.checkpoint_every,
-            "cache_dir": args.cache_dir, "optimizer": args.optimizer,
+            "cache_dir": args.cache_dir, "optimizer": args.optimizer, "lr_schedule": args.lr_schedule,
+            "warmup_steps": args.warmup_steps,
             "threads": args.threads, "precision": args.precision}
     out = {k: v for k, v in flat.items() if v is not None}
     if args.fixed_windows:
@@ -67,6 +68,9 @@ def register(sub) -> None:
     p.add_argument("--lr", type=float)
     p.add_argument("--seed", type=int)
     p.add_argument("--optimizer", choices=["adamw", "sgd"], help="adamw (the paper, default) or sgd")
+    p.add_argument("--lr-schedule", choices=["constant", "cosine"],
+                   help="constant (the paper) or cosine decay to 0.1·lr after --warmup-steps of linear warm-up")
+    p.add_argument("--warmup-steps", type=int, help="linear lr warm-up over this many steps")
     p.add_argument("--max-steps", type=int, help="stop (and checkpoint) after this many optimizer steps")
     p.add_argument("--grad-clip", type=float, help="clip the gradient norm to this value")
     p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice; 1 is much "

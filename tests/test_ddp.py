@@ -20,8 +20,10 @@ pytestmark = pytest.mark.skipif(not torch.distributed.is_available(), reason="to
 def _cfg(out):
     # dropout 0: the two runs draw different dropout masks otherwise; batch 4 → 2 windows per rank. SGD, because
     # Adam's first step lr·g/(|g|+eps) turns the float noise of tiny gradients (~eps) into O(lr) differences.
+    # No warm-up, so the one step takes the full lr; the preset's gradient clipping stays on (clipped after the
+    # all-reduce, so every rank scales alike).
     return preset("cpu", out=str(out), epochs=1, batch_size=4, lr=0.05, optimizer="sgd", progress=False, max_steps=1,
-                  model=dict(n_layers=1, d_model=32, n_heads=2, d_ff=64, dropout=0.0))
+                  warmup_steps=0, model=dict(n_layers=1, d_model=32, n_heads=2, d_ff=64, dropout=0.0))
 
 
 def _worker(rank, world, port, out, tests_dir):

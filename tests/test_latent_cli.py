@@ -31,7 +31,7 @@ def fast_space(monkeypatch):
     """Load runs with a 384-d hash space instead of building MiniLM in every command (the real load path is
     covered by `test_generate_through_real_load`)."""
     real = checkpoint.load
-    monkeypatch.setattr(checkpoint, "load", lambda run, which="best", device="cpu": real(run, which, device,
+    monkeypatch.setattr(checkpoint, "load", lambda run, which="latest", device="cpu": real(run, which, device,
                                                                                            space=HashSpace(384)))
 
 

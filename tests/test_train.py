@@ -1,3 +1,4 @@
+import csv
 import json
 import math
 
@@ -11,13 +12,15 @@ from mcl.batches import WindowSet, fit_to_window, mirror_motion, split_motions
 from mcl.checkpoint import load
 from mcl.config import preset
 from mcl.data import synthetic_dataset, synthetic_motion
-from mcl.train import TrainingDiverged, train
+from mcl.train import TrainingDiverged, learning_rate, train
 
 TINY = dict(n_layers=1, d_model=32, n_heads=2, d_ff=64)
 
 
 def _cfg(out, **kw):
-    base = dict(out=str(out), epochs=3, batch_size=4, lr=1e-3, progress=False, threads=1, model=dict(TINY))
+    # the cpu preset's losses on a tiny model; random windows (6 clips → 6 chunks → 2 batches an epoch), constant lr
+    base = dict(out=str(out), epochs=3, batch_size=4, lr=1e-3, progress=False, threads=1, model=dict(TINY),
+                fixed_windows=False, lr_schedule="constant", warmup_steps=0, grad_clip=None)
     base.update(kw)
     return preset("cpu", **base)
 
@@ -39,6 +42,9 @@ def test_run_dir_records_everything_and_loads(tmp_path):
     assert len(set(space.encoded)) == len(space.encoded)  # every text encoded exactly once
     assert len(_rows(run)) == 3 * 2 and len(_rows(run, "val")) == 3
     assert (run / "metrics.csv").read_text().count("\n") == 1 + 6 + 3
+    with open(run / "metrics.csv") as f:  # every term has its own column (the cpu preset has text_rc on)
+        first = next(csv.DictReader(f))
+    assert {"rc", "body", "vel", "text", "text_rc"} <= set(first) and float(first["text_rc"]) > 0
     assert list((run / "tb").iterdir())
     loaded = load(run, space=FakeSpace(16))
     assert not loaded.model.training and loaded.step == 6 and loaded.epoch == 3
@@ -59,16 +65,30 @@ def test_mismatched_config_gives_a_clear_error(tmp_path):
         load(run, which="latest", space=FakeSpace(16))
 
 
-def test_resume_reproduces_the_uninterrupted_loss_curve(tmp_path):
+def test_resume_reproduces_the_uninterrupted_loss_curve(tmp_path, monkeypatch):
+    import mcl.train as train_mod
     motions = _motions()
-    full = train(_cfg(tmp_path / "full"), motions=motions, space=FakeSpace(16))
-    part = train(_cfg(tmp_path / "part", max_steps=3), motions=motions, space=FakeSpace(16))  # stops mid-epoch 1
+    sched = dict(lr_schedule="cosine", warmup_steps=2)  # the lr depends on the step: it must resume with it
+    full = train(_cfg(tmp_path / "full", **sched), motions=motions, space=FakeSpace(16))
+    real_save = train_mod.ckpt.save
+
+    def save_then_die(run, model, opt, manifest, *args, **kwargs):  # the process is killed right after step 3's save
+        real_save(run, model, opt, manifest, *args, **kwargs)
+        if manifest["step"] == 3:
+            raise KeyboardInterrupt("killed")
+
+    monkeypatch.setattr(train_mod.ckpt, "save", save_then_die)
+    part = tmp_path / "part"
+    with pytest.raises(KeyboardInterrupt):  # step 3 is mid-epoch 1
+        train(_cfg(part, checkpoint_every=3, **sched), motions=motions, space=FakeSpace(16))
+    monkeypatch.setattr(train_mod.ckpt, "save", real_save)
     assert [r["step"] for r in _rows(part)] == [1, 2, 3]
-    train(_cfg(tmp_path / "part", resume=True), motions=motions, space=FakeSpace(16))
+    train(_cfg(part, resume=True, **sched), motions=motions, space=FakeSpace(16))
     a, b = _rows(full), _rows(part)
     assert [r["step"] for r in b] == [1, 2, 3, 4, 5, 6]
+    assert len({r["lr"] for r in a}) == 5  # warm-up then decay: the lr changed every step
     for ra, rb in zip(a, b):  # dropout is on: this needs the RNG, the data order and the optimizer restored
-        for k in ("loss", "rc", "body", "vel", "text"):
+        for k in ("loss", "rc", "body", "vel", "text", "text_rc", "lr"):
             assert ra[k] == pytest.approx(rb[k], rel=1e-6, abs=1e-7), (ra["step"], k)
     va, vb = _rows(full, "val"), _rows(part, "val")
     assert [r["loss"] for r in va] == pytest.approx([r["loss"] for r in vb], rel=1e-6)
@@ -170,3 +190,16 @@ def test_body_term_on_smpl_vertices_when_smpl_is_configured(tmp_path, monkeypatc
     monkeypatch.delenv("MCL_SMPL_DIR")
     with pytest.raises(ValueError, match="needs SMPL model files"):
         train(_cfg(tmp_path / "again", epochs=1, loss={"body": "vertices"}), motions=_motions(4), space=FakeSpace(16))
+
+
+def test_learning_rate_schedules():
+    const = preset("paper")
+    assert [learning_rate(const, s, 100) for s in (0, 50, 99)] == [const.lr] * 3
+    cos = preset("paper", lr=1e-3, lr_schedule="cosine", warmup_steps=10, min_lr_ratio=0.1)
+    lrs = [learning_rate(cos, s, 110) for s in range(110)]
+    assert lrs[0] == pytest.approx(1e-4) and lrs[9] == pytest.approx(1e-3)      # linear warm-up to the peak
+    assert lrs[10] == pytest.approx(1e-3) and lrs[-1] == pytest.approx(1e-4)    # cosine down to 0.1·lr at the end
+    assert lrs[60] == pytest.approx(0.55e-3, rel=0.02)                          # half-way: the mean of the two
+    assert all(a >= b for a, b in zip(lrs[10:], lrs[11:]))
+    with pytest.raises(ValueError, match="lr_schedule='linear'"):
+        preset("paper", lr_schedule="linear")
