@@ -1,4 +1,5 @@
 """Two CPU processes (gloo DDP) take the same optimizer step as one process on the combined batch."""
+import json
 import os
 import socket
 import sys
@@ -72,3 +73,31 @@ def test_two_processes_equal_one_process_on_the_combined_batch(tmp_path):
     # only rank 0 wrote: one metrics row, one set of checkpoint files
     assert (tmp_path / "ddp" / "metrics.jsonl").read_text().count("\n") == 1
     assert len(list((tmp_path / "ddp" / "checkpoints").glob("*.safetensors"))) == 1
+
+
+def test_torchrun_two_gloo_processes_equal_one_process_through_the_cli(tmp_path):
+    """The documented command, `torchrun --standalone --nproc_per_node 2 -m mcl.cli train …`, takes the same step as
+    `mcl train` in one process on the combined batch (SGD, dropout 0, one step)."""
+    import subprocess
+
+    from mcl.spaces import SPACES
+    ok, why = SPACES["minilm"].availability()
+    if not ok:
+        pytest.skip(f"minilm space unavailable: {why}")
+    args = ["train", "--data", "synthetic?n=4&frames=120", "--space", "minilm", "--preset", "cpu", "--epochs", "1",
+            "--batch-size", "4", "--lr", "0.05", "--optimizer", "sgd", "--max-steps", "1", "--warmup-steps", "0",
+            "--layers", "1", "--d-model", "32", "--heads", "2", "--ff", "64", "--dropout", "0", "--threads", "1",
+            "--device", "cpu", "--no-progress", "--cache-dir", str(tmp_path / "cache")]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    runs = {"ddp": [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                    "-m", "mcl.cli"], "single": [sys.executable, "-m", "mcl.cli"]}
+    for name, launcher in runs.items():
+        done = subprocess.run(launcher + args + ["--out", str(tmp_path / name)], env=env, capture_output=True,
+                              text=True, timeout=300)
+        assert done.returncode == 0, f"{name}: {done.stderr[-3000:]}"
+    info = json.loads((tmp_path / "ddp" / "config.json").read_text())
+    assert info["world_size"] == 2
+    assert ckpt.manifest(tmp_path / "ddp")["step"] == ckpt.manifest(tmp_path / "single")["step"] == 1
+    a, b = _weights(tmp_path / "ddp"), _weights(tmp_path / "single")
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], atol=1e-6, rtol=1e-5, msg=lambda m: f"{k}: {m}")
