@@ -145,10 +145,12 @@ PRESETS: dict[str, TrainConfig] = {
     # paper's and the text_rc term is on (see LossConfig). Fixed windows make text → motion a function (a random
     # window of a looped run/backflip/dance has a random phase, and a decoder fed one text learns their blurred mean);
     # batch 8 gives 2 steps an epoch; cosine decay with warm-up and clipping keep the long run stable (at a constant
-    # 3e-4 it spiked near epoch 1470). Measured on DeepMimic (README, "Model and training"): own clip nearest to its
-    # generated text 15/15 (random windows, constant lr: 12/15; paper weights: 1/15).
+    # 3e-4 it spiked near epoch 1470). One torch thread: this small model at batch 8 stepped 1.15/s with 2 threads
+    # on the 2-core machine and ≈ 1.9/s with 1 (another job on the other core); `threads=0` takes torch's default.
+    # Measured on DeepMimic (README, "Model and training"): own clip nearest to its generated text 15/15 (random
+    # windows, constant lr: 12/15; paper weights: 1/15).
     "cpu": TrainConfig(preset="cpu", epochs=1000, lr=3e-4, batch_size=8, fixed_windows=True, lr_schedule="cosine",
-                       warmup_steps=100, grad_clip=1.0, out="runs/deepmimic-cpu",
+                       warmup_steps=100, grad_clip=1.0, threads=1, out="runs/deepmimic-cpu",
                        model=ModelConfig(n_layers=4, d_model=256, n_heads=4, d_ff=512),
                        loss=LossConfig(w_text=10.0, w_text_rc=100.0)),
 }

@@ -73,8 +73,8 @@ def register(sub) -> None:
     p.add_argument("--warmup-steps", type=int, help="linear lr warm-up over this many steps")
     p.add_argument("--max-steps", type=int, help="stop (and checkpoint) after this many optimizer steps")
     p.add_argument("--grad-clip", type=float, help="clip the gradient norm to this value")
-    p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice; 1 is much "
-                                               "faster when other processes share the cores)")
+    p.add_argument("--threads", type=int, help="CPU threads for torch (default: the preset's, cpu 1; 0: torch's "
+                                               "choice; 1 is much faster when other processes share the cores)")
     p.add_argument("--device", help="auto (cuda:LOCAL_RANK when present), cpu, cuda")
     p.add_argument("--precision", choices=["fp32", "bf16"], help="fp32 (default) or bf16 autocast of the model "
                                                                  "(≈2× faster matmuls on CPUs with AVX512-BF16)")
