@@ -120,6 +120,9 @@ class TrainConfig:
             raise ValueError(f"precision={self.precision!r}: expected 'fp32' or 'bf16'")
         if self.lr_schedule not in ("constant", "cosine"):
             raise ValueError(f"lr_schedule={self.lr_schedule!r}: expected 'constant' or 'cosine'")
+        if self.warmup_steps < 0 or not 0.0 <= self.min_lr_ratio <= 1.0:
+            raise ValueError(f"warmup_steps={self.warmup_steps}, min_lr_ratio={self.min_lr_ratio}: expected "
+                             f"warmup_steps ≥ 0 and 0 ≤ min_lr_ratio ≤ 1")
         if self.optimizer not in ("adamw", "sgd"):
             raise ValueError(f"optimizer={self.optimizer!r}: expected 'adamw' or 'sgd'")
         if self.chunk_frames < self.window_frames:
