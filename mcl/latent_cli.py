@@ -132,6 +132,9 @@ def _load_run(args):
     from .checkpoint import load
 
     run = load(args.run, which=args.which, device=args.device)
+    limit = run.config.model.max_frames
+    if getattr(args, "frames", 1) > limit:  # before any work: the positional table has max_frames rows
+        raise ValueError(f"--frames {args.frames}: expected 1 … {limit} (the run's model.max_frames)")
     if getattr(args, "calibrate", None):
         from .data.errors import SkipReport
         from .latent import calibrate
