@@ -125,6 +125,15 @@ _BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe\x00\x00", "utf-32"), (b"\x0
 
 
 def _decode(data: bytes, file: str) -> str:
+    text = _decode_bytes(data, file)
+    head = text[:4096]
+    if head and not head.lstrip().upper().startswith("HIERARCHY") and \
+            sum(not (c.isprintable() or c in "\t\r\n") for c in head) > len(head) // 100:
+        raise DataError(file, "binary data, not BVH text", "give a text .bvh export")
+    return text
+
+
+def _decode_bytes(data: bytes, file: str) -> str:
     """BVH text in any common encoding: UTF-8 (with or without BOM), UTF-16/32 (BOM, or NUL-interleaved ASCII
     without one), else Latin-1 (joint names in a legacy code page). Binary data is an error naming the file."""
     for bom, enc in _BOMS:
