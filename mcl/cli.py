@@ -20,7 +20,11 @@ COMMAND_MODULES = [
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mcl", description="MotionCLIP research workbench.")
+    parser = argparse.ArgumentParser(
+        prog="mcl", description="MotionCLIP research workbench.",
+        epilog="Errors are one `mcl: error:` line (MCL_DEBUG=1 shows the traceback). Exit codes: 0 done; 1 stopped "
+               "part-way, work kept (e.g. a diverged run's last good checkpoint); 2 nothing was done (bad input, a "
+               "damaged or missing file, a run dir in use); 130 interrupted.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)

@@ -232,6 +232,7 @@ def _resolve_config(cfg: TrainConfig | None, overrides: dict) -> TrainConfig:
         saved = Path(out) / "config.json" if out else None
         if overrides.get("resume") and saved is not None and saved.exists():
             cfg = TrainConfig.from_dict(ckpt.read_run_config(saved)["config"], str(saved))  # resume: saved is the base
+            cfg = replace(cfg, overwrite=False)  # an action of the run that started over, not a setting to inherit
         else:
             cfg = preset(overrides.pop("preset", "paper"))
     return merge(cfg, **overrides) if overrides else cfg
@@ -381,7 +382,7 @@ def _train(cfg: TrainConfig, motions, space, latest: dict | None, early: list[st
     for n in notes:
         say(n)
 
-    if cfg.resume and main:
+    if cfg.resume:  # every rank, so that all of them stop together
         _check_same_space(run, space)
     latent = cfg.model.latent_dim or int(space.dim)
     if latent != int(space.dim):
