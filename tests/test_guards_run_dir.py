@@ -1,7 +1,6 @@
 """A run dir is owned: one trainer at a time, nothing of an earlier run deleted before the new one has a checkpoint,
 leftovers of a kill (temp files, a torn metrics line, a stale lock) cleaned up with a note."""
 import json
-import os
 import socket
 import subprocess
 import sys
