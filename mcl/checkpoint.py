@@ -52,8 +52,29 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
 
 
 def read_json(path: str | os.PathLike) -> dict:
-    with open(path) as f:
-        return json.load(f)
+    """A JSON object from `path`; an empty, torn or non-object file is a ValueError naming the file."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            obj = json.load(f)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ValueError(f"{path}: damaged JSON ({str(e)[:80] or 'empty file'}); it was probably cut off by a kill "
+                         f"or edited — restore it, or delete the run dir's checkpoints and start over") from None
+    if not isinstance(obj, dict):
+        raise ValueError(f"{path}: expected a JSON object, found a {type(obj).__name__}; restore the file")
+    return obj
+
+
+def read_run_config(path: str | os.PathLike) -> dict:
+    """A run's `config.json` (checked: a JSON object with a `config` object)."""
+    info = read_json(path)
+    if not isinstance(info.get("config"), dict):
+        raise ValueError(f"{path}: no 'config' object; this is not a run config written by `mcl train`")
+    return info
+
+
+def recorded_fingerprint(info: dict) -> str:
+    """The space fingerprint (name + weights hash) recorded in a run's config.json or a manifest ('' if none)."""
+    return str(info.get("space_fingerprint") or info.get("space_id") or "")
 
 
 def git_commit() -> str:
@@ -110,9 +131,33 @@ def _prune(ckdir: Path) -> None:
 
 # --- loading ---------------------------------------------------------------------------------------------------
 def manifest(run_dir: str | os.PathLike, which: str = "latest") -> dict | None:
-    """The manifest of a run's `latest` / `best` checkpoint, or None when there is none yet."""
+    """The manifest of a run's `latest` / `best` checkpoint, or None when there is none yet. A damaged manifest is
+    a ValueError naming it."""
     path = Path(run_dir) / CKPT_DIR / f"{which}.json"
-    return read_json(path) if path.exists() else None
+    if not path.exists():
+        return None
+    m = read_json(path)
+    bad = [k for k in ("weights", "step", "config") if k not in m]
+    if bad or not isinstance(m.get("config"), dict):
+        raise ValueError(f"{path}: damaged manifest (missing {bad or ['config']}); restore it, or start over with "
+                         f"--overwrite")
+    return m
+
+
+def _damaged(path: Path, e: Exception, what: str) -> ValueError:
+    return ValueError(f"{path}: cannot read the {what} ({type(e).__name__}: {str(e)[:100]}); the file is truncated "
+                      f"or damaged — resume from another checkpoint, or retrain (mcl never unpickles such a file)")
+
+
+def load_weights(path: str | os.PathLike, device: str = "cpu") -> dict[str, torch.Tensor]:
+    """The tensors of a `.safetensors` file; a missing, truncated or foreign file is a ValueError naming it."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: weights file missing (the manifest names it); restore it or retrain")
+    try:
+        return load_file(str(path), device=str(device))
+    except Exception as e:  # SafetensorError, OSError, ValueError: all mean the file cannot be used
+        raise _damaged(path, e, "weights") from None
 
 
 def load_state(run_dir: str | os.PathLike, which: str = "latest") -> dict:
@@ -120,7 +165,16 @@ def load_state(run_dir: str | os.PathLike, which: str = "latest") -> dict:
     m = manifest(run_dir, which)
     if m is None or not m.get("state"):
         raise FileNotFoundError(f"{run_dir}: no {which} checkpoint with optimizer state to resume from")
-    return torch.load(Path(run_dir) / CKPT_DIR / m["state"], map_location="cpu", weights_only=True)
+    path = Path(run_dir) / CKPT_DIR / m["state"]
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: optimizer state missing (the manifest names it); restore it or retrain")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)  # never runs pickled code
+    except Exception as e:  # UnpicklingError (foreign objects), EOFError / RuntimeError (truncated)
+        raise _damaged(path, e, "optimizer state") from None
+    if not isinstance(state, dict) or "optimizer" not in state:
+        raise ValueError(f"{path}: not an mcl optimizer state (no 'optimizer' entry); restore it or retrain")
+    return state
 
 
 def check_weights(model: MotionCLIP, tensors: dict[str, torch.Tensor], where: str, cfg_where: str) -> None:
@@ -176,10 +230,12 @@ def load(run_dir: str | os.PathLike, which: str = "latest", device: str | torch.
     if m is None:
         raise FileNotFoundError(f"{run_dir}: no checkpoint ({ckdir}/{which}.json missing) — train first with "
                                 f"`mcl train --out {run_dir}` or pass the right run dir")
-    cfg = TrainConfig.from_dict(m["config"])
+    cfg = TrainConfig.from_dict(m["config"], str(ckdir / f"{which}.json"))
+    from .validate import check_model_fits
+    check_model_fits(cfg.model, device=str(device), where=str(ckdir / f"{which}.json"), training=False)
     model = MotionCLIP(cfg.model)
     weights_path = ckdir / m["weights"]
-    tensors = load_file(str(weights_path))
+    tensors = load_weights(weights_path)
     check_weights(model, tensors, str(weights_path), str(ckdir / f"{which}.json"))
     model.load_state_dict(tensors)
     model.to(device).eval()
@@ -191,5 +247,12 @@ def load(run_dir: str | os.PathLike, which: str = "latest", device: str | torch.
         raise ValueError(f"space mismatch: run {run_dir} was trained with space {m.get('space', cfg.space)!r} "
                          f"(z dim {model.latent_dim}) but space {getattr(space, 'name', space)!r} has dim {space.dim}; "
                          f"load it with the space it was trained with")
+    recorded = recorded_fingerprint(m)
+    if not recorded and (run_dir / "config.json").exists():
+        recorded = recorded_fingerprint(read_run_config(run_dir / "config.json"))
+    if recorded and str(getattr(space, "name", "")) != recorded:
+        raise ValueError(f"space mismatch: run {run_dir} was trained with space {recorded!r} but the space here is "
+                         f"{getattr(space, 'name', space)!r} (same dim, other weights: its z would mean something "
+                         f"else); load it with the space and weights it was trained with")
     return Loaded(model=model, space=space, config=cfg, run_dir=run_dir, data_spec=m.get("data_spec", cfg.data),
                   step=int(m.get("step", 0)), epoch=int(m.get("epoch", 0)), metrics=m.get("metrics", {}))

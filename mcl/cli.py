@@ -20,7 +20,11 @@ COMMAND_MODULES = [
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mcl", description="MotionCLIP research workbench.")
+    parser = argparse.ArgumentParser(
+        prog="mcl", description="MotionCLIP research workbench.",
+        epilog="Errors are one `mcl: error:` line (MCL_DEBUG=1 shows the traceback). Exit codes: 0 done; 1 stopped "
+               "part-way, work kept (e.g. a diverged run's last good checkpoint); 2 nothing was done (bad input, a "
+               "damaged or missing file, a run dir in use); 130 interrupted.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
@@ -36,20 +40,59 @@ def main(argv: list[str] | None = None) -> int:
     return int(args.func(args) or 0)
 
 
-def entry() -> int:
-    """The console script: bad input (a file, a value, a missing run) prints one `mcl: error: …` line and exits 2
-    instead of a traceback; `MCL_DEBUG=1` shows the traceback."""
-    import os
+# Exit codes: 0 done; 1 stopped part-way (work was done and kept, e.g. a diverged run's last good checkpoint);
+# 2 nothing was done (bad input, a damaged or missing file, a run dir in use: fix what the message names, rerun);
+# 130 interrupted (Ctrl-C).
+EXIT_PARTIAL, EXIT_NOTHING_DONE, EXIT_INTERRUPTED = 1, 2, 130
 
-    from .data.errors import DataError
+
+def user_error(e: BaseException) -> tuple[str, int] | None:
+    """`(one-line message, exit code)` for an exception a user can cause, or None for a bug (shown as a traceback).
+
+    Example: `user_error(FileNotFoundError(2, "No such file", "x.npz"))` → `("x.npz: No such file", 2)`.
+    """
+    import pickle
+    import sqlite3
+
+    from .run_dir import RunLocked
+    from .spaces.base import SpaceUnavailable
+    from .train import TrainingDiverged
+
+    if isinstance(e, TrainingDiverged):
+        return f"training diverged: {e}", EXIT_PARTIAL
+    if isinstance(e, KeyboardInterrupt):
+        return "interrupted; rerun with --resume to continue a training run", EXIT_INTERRUPTED
+    if isinstance(e, OSError) and e.filename is not None and not isinstance(e, FileNotFoundError):
+        hint = {13: "choose a writable place (--out, MCL_CACHE)", 30: "choose a writable place (--out, MCL_CACHE)",
+                20: "a path component is a file; fix --out / MCL_CACHE", 28: "free some disk space"}.get(e.errno, "")
+        return f"{e.filename}: {e.strerror or e}" + (f" — {hint}" if hint else ""), EXIT_NOTHING_DONE
+    if isinstance(e, sqlite3.DatabaseError):
+        return (f"embedding cache: {e}; delete the damaged cache file (mcl spaces shows where) or set MCL_CACHE",
+                EXIT_NOTHING_DONE)
+    if isinstance(e, pickle.UnpicklingError):
+        return f"{e} (mcl never unpickles foreign objects)", EXIT_NOTHING_DONE
+    if type(e).__name__ == "SafetensorError":
+        return f"damaged safetensors file: {e}", EXIT_NOTHING_DONE
+    if isinstance(e, (ValueError, TypeError, OSError, RunLocked, SpaceUnavailable)):  # DataError is a ValueError
+        return str(e) or type(e).__name__, EXIT_NOTHING_DONE
+    return None
+
+
+def entry() -> int:
+    """The console script: an error a user can cause (a bad value, a damaged or missing file, a run dir in use, a
+    space without weights, a diverged run) prints one `mcl: error: …` line and exits with the code above instead
+    of a traceback; `MCL_DEBUG=1` shows the traceback."""
+    import os
 
     try:
         return main()
-    except (DataError, FileNotFoundError, ValueError, TypeError) as e:
-        if os.environ.get("MCL_DEBUG"):
+    except (Exception, KeyboardInterrupt) as e:
+        known = user_error(e)
+        if known is None or os.environ.get("MCL_DEBUG"):
             raise
-        print(f"mcl: error: {e}", file=sys.stderr)
-        return 2
+        message, code = known
+        print(f"mcl: error: {message}", file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@ import dataclasses
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
+from .validate import check_number
+
 
 @dataclass
 class ModelConfig:
@@ -29,6 +31,10 @@ class ModelConfig:
     max_frames: int = 5000  # length of the sinusoidal table (as the official code)
 
     def __post_init__(self):
+        for name in ("n_layers", "d_model", "n_heads", "d_ff", "max_frames"):
+            check_number(f"model.{name}", getattr(self, name), "count")
+        check_number("model.latent_dim", self.latent_dim, "count", optional=True)
+        check_number("model.dropout", self.dropout, "fraction")
         if self.d_model % self.n_heads:
             raise ValueError(f"model.d_model={self.d_model} is not divisible by model.n_heads={self.n_heads}")
 
@@ -57,6 +63,9 @@ class LossConfig:
     body: str = "auto"
 
     def __post_init__(self):
+        for name in ("w_rc", "w_body", "w_vel", "w_text", "w_image", "w_text_rc"):
+            check_number(f"loss.{name}", getattr(self, name), "nonneg")
+        check_number("loss.temperature", self.temperature, "positive")
         if self.alignment not in ("cosine", "infonce"):
             raise ValueError(f"loss.alignment={self.alignment!r}: expected 'cosine' or 'infonce'")
         if self.body not in ("auto", "joints", "vertices"):
@@ -101,6 +110,7 @@ class TrainConfig:
     checkpoint_every: int = 0      # also checkpoint every N steps (0: only at the end of epochs)
     checkpoint_seconds: float = 60.0  # end-of-epoch checkpoints at most this often (always after the last epoch)
     resume: bool = False
+    overwrite: bool = False        # start over in a run dir that holds a run (its checkpoints are set aside first)
     device: str = "auto"
     precision: str = "fp32"        # "bf16": autocast the model's matmuls to bfloat16 (CPUs with AVX512-BF16/AMX, GPUs)
     threads: int = 0               # CPU threads for torch (0: torch's default); 1 is far faster on a busy machine
@@ -114,13 +124,14 @@ class TrainConfig:
             self.model = ModelConfig(**self.model)
         if isinstance(self.loss, dict):
             self.loss = LossConfig(**self.loss)
+        self._check_numbers()
         if self.val_split not in ("auto", "time", "clip", "mirror", "none"):
             raise ValueError(f"val_split={self.val_split!r}: expected 'auto', 'time', 'clip', 'mirror' or 'none'")
         if self.precision not in ("fp32", "bf16"):
             raise ValueError(f"precision={self.precision!r}: expected 'fp32' or 'bf16'")
         if self.lr_schedule not in ("constant", "cosine"):
             raise ValueError(f"lr_schedule={self.lr_schedule!r}: expected 'constant' or 'cosine'")
-        if self.warmup_steps < 0 or not 0.0 <= self.min_lr_ratio <= 1.0:
+        if not 0.0 <= self.min_lr_ratio <= 1.0:
             raise ValueError(f"warmup_steps={self.warmup_steps}, min_lr_ratio={self.min_lr_ratio}: expected "
                              f"warmup_steps ≥ 0 and 0 ≤ min_lr_ratio ≤ 1")
         if self.optimizer not in ("adamw", "sgd"):
@@ -128,16 +139,47 @@ class TrainConfig:
         if self.chunk_frames < self.window_frames:
             raise ValueError(f"chunk_frames={self.chunk_frames} < window_frames={self.window_frames}")
 
+    def _check_numbers(self) -> None:
+        """Every number where it is parsed: counts ≥ 1, rates > 0, all finite, no list or string for a number;
+        a run that would take zero steps is refused here rather than printing a run dir with no checkpoint."""
+        for name in ("epochs", "batch_size", "window_frames", "chunk_frames"):
+            check_number(name, getattr(self, name), "count")
+        check_number("max_steps", self.max_steps, "count", optional=True)
+        for name in ("warmup_steps", "checkpoint_every", "threads", "seed"):
+            check_number(name, getattr(self, name), "index")
+        for name in ("lr", "fps"):
+            check_number(name, getattr(self, name), "positive")
+        check_number("grad_clip", self.grad_clip, "positive", optional=True)
+        for name in ("weight_decay", "min_lr_ratio", "checkpoint_seconds"):
+            check_number(name, getattr(self, name), "nonneg")
+        check_number("val_fraction", self.val_fraction, "fraction")
+        for name in ("data", "space", "out", "device"):
+            if not isinstance(getattr(self, name), str) or not getattr(self, name):
+                raise ValueError(f"{name}={getattr(self, name)!r}: expected a non-empty string")
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
+    def from_dict(cls, d: dict[str, Any], source: str | None = None) -> "TrainConfig":
+        """A TrainConfig from its `to_dict()` form; `source` (the JSON file it came from) is named in every error.
+
+        Example: `TrainConfig.from_dict(json.load(open("runs/x/config.json"))["config"], "runs/x/config.json")`.
+        """
+        where = f"{source}: " if source else ""
+        if not isinstance(d, dict):
+            raise ValueError(f"{where}the run config is a {type(d).__name__}, expected a JSON object")
         known = {f.name for f in fields(cls)}
         unknown = set(d) - known
         if unknown:
-            raise ValueError(f"unknown TrainConfig field(s) {sorted(unknown)}; known: {sorted(known)}")
-        return cls(**d)
+            raise ValueError(f"{where}unknown TrainConfig field(s) {sorted(unknown)}; known: {sorted(known)}")
+        for key in ("model", "loss"):
+            if key in d and not isinstance(d[key], dict):
+                raise ValueError(f"{where}{key}={d[key]!r}: expected a JSON object")
+        try:
+            return cls(**d)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"{where}{e}" + (" — fix the value in that file" if source else "")) from None
 
 
 PRESETS: dict[str, TrainConfig] = {

@@ -13,6 +13,7 @@ so `n_frames` may differ. Measured with `mcl.evaluate.length_study` on two DeepM
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Sequence, Union
 
@@ -165,9 +166,13 @@ def latents(loaded, operands: Sequence[Operand], text_norm: str = "match") -> to
 
     Example: `latents(run, ["walk", walk_motion])` → both in the same space, so they can be added and compared.
     """
+    from .data.screen import check_finite_motion
+
     operands = list(operands)
     out: list[torch.Tensor | None] = [None] * len(operands)
     mot = [i for i, o in enumerate(operands) if isinstance(o, Motion)]
+    for i in mot:  # finite in: a NaN frame would make the whole decoded motion NaN
+        check_finite_motion(operands[i], f"operand {i} ({_describe(operands[i])}, {operands[i].source.get('file', '')})")
     txt = [i for i, o in enumerate(operands) if isinstance(o, str)]
     if mot:
         for i, z in zip(mot, encode(loaded, [operands[i] for i in mot])):
@@ -180,7 +185,12 @@ def latents(loaded, operands: Sequence[Operand], text_norm: str = "match") -> to
             if not isinstance(o, (torch.Tensor, np.ndarray)):
                 raise TypeError(f"operand {i} is a {type(o).__name__}: expected a Motion, a text or a latent vector")
             out[i] = torch.as_tensor(np.asarray(o) if isinstance(o, np.ndarray) else o).float().reshape(-1).cpu()
-    return torch.stack(out)
+    z = torch.stack(out)
+    bad = [i for i in range(len(z)) if not torch.isfinite(z[i]).all()]
+    if bad:
+        raise ValueError(f"operand {bad[0]} ({_describe(operands[bad[0]])}) gives a latent with NaN/inf values; "
+                         f"check that operand (and the run's weights)")
+    return z
 
 
 def _describe(o: Operand) -> str:
@@ -204,12 +214,19 @@ def decode(loaded, z, n_frames: int = 60, texts: Sequence[str] | None = None, ba
     z = torch.as_tensor(z).float()
     if z.ndim == 1:
         z = z[None]
-    if n_frames < 1:
-        raise ValueError(f"n_frames must be ≥ 1, got {n_frames}")
     model, dev = _model(loaded), _device(loaded)
+    limit = int(getattr(getattr(model, "cfg", None), "max_frames", 5000))
+    if not 1 <= n_frames <= limit:
+        raise ValueError(f"n_frames={n_frames}: expected 1 … {limit} (the model's positional table, "
+                         f"model.max_frames)")
+    if not torch.isfinite(z).all():
+        raise ValueError("the latent to decode has NaN/inf values; check the operands and the edit scale")
     model.eval()
     xs = [model.decode(z[sl].to(dev), n_frames=n_frames).float().cpu() for sl in _batches(len(z), batch_size)]
     x = torch.cat(xs)
+    if not torch.isfinite(x).all():  # finite out: never hand back (or write) a NaN motion
+        raise ValueError(f"the decoder produced NaN/inf values for {int((~torch.isfinite(x)).flatten(1).any(1).sum())} "
+                         f"of {len(x)} motion(s); the run's weights may be damaged (check its checkpoint)")
     x[:, -1, :3] -= x[:, -1, :3, :1].clone()  # the model's translation is relative to frame 0: make it exactly so
     start = np.array([0.0, load_skeleton().floor_below_pelvis, 0.0], np.float32)
     texts = list(texts) if texts is not None else [""] * len(z)
@@ -245,6 +262,8 @@ def text_to_motion(loaded, prompts: str | Sequence[str], n_frames: int = 60, tex
 
 def edit_latent(z_base: torch.Tensor, z_minus: torch.Tensor, z_plus: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
     """`z_base + scale · (z_plus − z_minus)`: the paper's `base − from + to` at `scale = 1`."""
+    if not math.isfinite(float(scale)):
+        raise ValueError(f"edit scale={scale!r}: expected a finite number (1 is the paper's edit)")
     return z_base + scale * (z_plus - z_minus)
 
 

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .validate import count, finite
+
 FORMATS = (".mp4", ".gif", ".npz", ".json")
 
 
@@ -30,6 +32,9 @@ def save_motions(motions, path: str | Path, fps: float | None = None) -> Path:
         raise ValueError(f"{path}: unknown output format {ext!r}; use one of {', '.join(FORMATS)}")
     path.parent.mkdir(parents=True, exist_ok=True)
     fps = fps or motions[0].fps
+    bad = [m.name for m in motions if len(m.nan_frames())]
+    if bad:  # finite out: a NaN motion is never written
+        raise ValueError(f"{path}: not written: motion(s) {bad[:3]} have NaN/inf values")
     if ext in (".mp4", ".gif"):
         from .render import save_video
 
@@ -58,13 +63,31 @@ def load_npz_motions(path: str | Path):
     path = Path(path)
     if not path.exists():
         raise DataError(path, "file not found", "give the .npz written by `mcl generate -o X.npz`")
-    with np.load(path, allow_pickle=False) as f:
-        missing = [k for k in ("poses", "trans", "fps") if k not in f]
-        if missing:
-            raise DataError(path, f"missing arrays {missing}", "expected poses (N,T,24,3), trans (N,T,3), fps")
-        texts = f["texts"].tolist() if "texts" in f else [""] * len(f["poses"])
-        return [Motion(p, t, float(f["fps"]), texts=[x] if x else [], source={"file": str(path), "name": x or str(i)})
-                for i, (p, t, x) in enumerate(zip(f["poses"], f["trans"], texts))]
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            missing = [k for k in ("poses", "trans", "fps") if k not in f]
+            if missing:
+                raise DataError(path, f"missing arrays {missing}", "expected poses (N,T,24,3), trans (N,T,3), fps")
+            poses, trans, fps = f["poses"], f["trans"], f["fps"]
+            texts = f["texts"].tolist() if "texts" in f else [""] * len(poses)
+    except DataError:
+        raise
+    except ValueError as e:
+        if "pickle" in str(e):
+            raise DataError(path, "holds object (pickled) arrays, which mcl never unpickles",
+                            "save plain numeric arrays (np.savez with float arrays), e.g. via `mcl generate -o X.npz`"
+                            ) from None
+        raise DataError(path, f"not a readable .npz ({e})", "give a file written by `mcl generate -o X.npz`") from None
+    except (OSError, EOFError, KeyError) as e:  # truncated zip, not a zip at all
+        raise DataError(path, f"not a readable .npz ({type(e).__name__}: {e})",
+                        "give a file written by `mcl generate -o X.npz`") from None
+    if poses.ndim != 4 or poses.shape[2:] != (24, 3) or trans.shape != poses.shape[:2] + (3,) or fps.size != 1:
+        raise DataError(path, f"poses {poses.shape}, trans {trans.shape}, fps {fps.shape}",
+                        "expected poses (N,T,24,3), trans (N,T,3) and one fps")
+    if not np.issubdtype(poses.dtype, np.number) or not np.issubdtype(trans.dtype, np.number):
+        raise DataError(path, f"poses/trans are {poses.dtype}/{trans.dtype}, not numbers")
+    return [Motion(p, t, float(fps), texts=[x] if x else [], source={"file": str(path), "name": x or str(i)})
+            for i, (p, t, x) in enumerate(zip(poses, trans, texts))]
 
 
 def parse_operand(op: str, frames: int = 60):
@@ -74,7 +97,10 @@ def parse_operand(op: str, frames: int = 60):
     if op.startswith("npz:"):
         body, _, idx = op[4:].partition("#")
         ms = load_npz_motions(body)
-        i = int(idx or 0)
+        try:
+            i = int(idx or 0)
+        except ValueError:
+            raise DataError(body, f"motion index {idx!r} is not a whole number", "write npz:FILE#0") from None
         if not 0 <= i < len(ms):
             raise DataError(body, f"has {len(ms)} motions, index {i} is out of range")
         return ms[i]
@@ -106,6 +132,9 @@ def _load_run(args):
     from .checkpoint import load
 
     run = load(args.run, which=args.which, device=args.device)
+    limit = run.config.model.max_frames
+    if getattr(args, "frames", 1) > limit:  # before any work: the positional table has max_frames rows
+        raise ValueError(f"--frames {args.frames}: expected 1 … {limit} (the run's model.max_frames)")
     if getattr(args, "calibrate", None):
         from .data.errors import SkipReport
         from .latent import calibrate
@@ -274,7 +303,8 @@ def _run_args(p: argparse.ArgumentParser, output: bool = True) -> None:
     p.add_argument("--which", default="latest", choices=["best", "latest"],
                    help="checkpoint to load: latest (default, the final weights) or best (lowest validation loss)")
     p.add_argument("--device", default="cpu", help="torch device (default cpu)")
-    p.add_argument("--frames", type=int, default=60, help="frames per motion at 30 fps (default 60, as trained)")
+    p.add_argument("--frames", type=count, default=60, help="frames per motion at 30 fps (default 60, as trained; at "
+                                                            "most the model's max_frames, 5000)")
     p.add_argument("--calibrate", metavar="SPEC", help="measure the run's latent scale (mean ‖z‖, used to decode texts) "
                                                        "on this data first; needed once for runs trained on custom "
                                                        "motions")
@@ -300,7 +330,7 @@ def register(sub) -> None:
     p.add_argument("--base", required=True, help=OPERAND_HELP)
     p.add_argument("--minus", required=True, help=OPERAND_HELP)
     p.add_argument("--plus", required=True, help=OPERAND_HELP)
-    p.add_argument("--scale", type=float, default=1.0, help="strength of the edit (default 1, the paper)")
+    p.add_argument("--scale", type=finite, default=1.0, help="strength of the edit (default 1, the paper; finite)")
     p.add_argument("--with-inputs", action="store_true", help="also write the decoded base, minus and plus")
     _run_args(p)
     p.set_defaults(func=cmd_edit)
@@ -320,7 +350,7 @@ def register(sub) -> None:
                                    "mcl interpolate walk run --run R --steps 5 -o walk_run.mp4")
     p.add_argument("a", help=OPERAND_HELP)
     p.add_argument("b", help=OPERAND_HELP)
-    p.add_argument("--steps", type=int, default=5, help="number of motions including both ends (default 5)")
+    p.add_argument("--steps", type=count, default=5, help="number of motions including both ends (default 5)")
     p.add_argument("--spherical", action="store_true", help="slerp instead of the paper's linear interpolation")
     _run_args(p)
     p.set_defaults(func=cmd_interpolate)

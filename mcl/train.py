@@ -19,7 +19,6 @@ import json
 import math
 import os
 import random
-import shutil
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -36,13 +35,22 @@ from .data.errors import SkipReport
 from .data.motion import Motion
 from .losses import body_mesh_for_loss, compute_losses, resolve_body
 from .model import MotionCLIP
+from .run_dir import RunLock, clean_temp_files, drop_set_aside, read_metrics_rows, set_aside
+from .validate import check_model_fits
 
 TERMS = ("rc", "body", "vel", "text", "image", "text_rc")  # every loss term, logged separately
 CSV_COLUMNS = ("split", "epoch", "step", "loss") + TERMS + ("lr", "seconds")
 
 
 class TrainingDiverged(RuntimeError):
-    """A loss term became NaN/inf. The message names the step and the term; the last good checkpoint is kept."""
+    """A loss term, the gradient or the update became NaN/inf or absurd. The message names the step and what went
+    wrong; the weights of that step are never saved, so the last checkpoint is good."""
+
+
+# The update guard: a gradient norm beyond this, or one step that grows the weights' norm by more than this factor,
+# is a divergence (an lr of 1e6 makes ‖θ‖ jump a million-fold; healthy steps change it by well under 1 %)
+MAX_GRAD_NORM = 1e8
+MAX_WEIGHT_GROWTH = 1.5
 
 
 # --- setup helpers ---------------------------------------------------------------------------------------------
@@ -128,7 +136,7 @@ def _seed_everything(seed: int) -> None:
 class _Metrics:
     """metrics.jsonl + metrics.csv + TensorBoard, written by rank 0 only."""
 
-    def __init__(self, run: Path, enabled: bool, keep_until_step: int | None):
+    def __init__(self, run: Path, enabled: bool, keep_until_step: int | None, notes: list[str] | None = None):
         self.enabled = enabled
         self.jsonl, self.csv = run / "metrics.jsonl", run / "metrics.csv"
         self.tb = None
@@ -136,7 +144,7 @@ class _Metrics:
             return
         rows = []
         if keep_until_step is not None and self.jsonl.exists():  # resume: drop rows logged after the checkpoint
-            rows = [r for r in map(json.loads, self.jsonl.read_text().splitlines()) if r["step"] <= keep_until_step]
+            rows = [r for r in read_metrics_rows(self.jsonl, notes) if r["step"] <= keep_until_step]
         elif keep_until_step is None:
             self.jsonl.unlink(missing_ok=True)
         self.jsonl.write_text("".join(json.dumps(r) + "\n" for r in rows))
@@ -209,7 +217,7 @@ def learning_rate(cfg: TrainConfig, step: int, total_steps: int) -> float:
 def _forward(net, batch, text_table, cfg: TrainConfig):
     """`(z, x_hat, x_text | None)` in float32; x_text only when the `text_rc` term is on (windows without a text
     decode a zero embedding, masked out of the loss)."""
-    if not (cfg.loss.w_text_rc and text_table is not None):
+    if not (cfg.loss.w_text_rc and text_table is not None and len(text_table)):  # no captions at all: no text_rc
         z, x_hat = net(batch.x)
         return z.float(), x_hat.float(), None
     idx = batch.text_idx
@@ -223,14 +231,33 @@ def _resolve_config(cfg: TrainConfig | None, overrides: dict) -> TrainConfig:
         out = overrides.get("out")
         saved = Path(out) / "config.json" if out else None
         if overrides.get("resume") and saved is not None and saved.exists():
-            cfg = TrainConfig.from_dict(ckpt.read_json(saved)["config"])  # resume: the saved config is the base
+            cfg = TrainConfig.from_dict(ckpt.read_run_config(saved)["config"], str(saved))  # resume: saved is the base
+            cfg = replace(cfg, overwrite=False)  # an action of the run that started over, not a setting to inherit
         else:
             cfg = preset(overrides.pop("preset", "paper"))
     return merge(cfg, **overrides) if overrides else cfg
 
 
+def _check_run_dir(cfg: TrainConfig, run: Path) -> dict | None:
+    """What the run dir holds, checked before any work: a resume needs a run to resume (a mistyped --out is an
+    error, not a fresh run); a fresh run in a dir that holds checkpoints needs `overwrite`. Returns the latest
+    manifest to resume from (None: start at step 0)."""
+    latest = ckpt.manifest(run, "latest")
+    if cfg.resume:
+        if latest is None and not (run / "config.json").exists():
+            raise FileNotFoundError(f"{run}: nothing to resume (no config.json, no checkpoints/latest.json); check "
+                                    f"--out, or drop --resume to start a new run there")
+        return latest
+    if latest is not None and not cfg.overwrite:
+        raise ValueError(f"{run} already holds a run (latest checkpoint: epoch {latest.get('epoch')}, step "
+                         f"{latest.get('step')}); use --resume to continue it, --overwrite (overwrite=True) to start "
+                         f"over (its checkpoints are kept in {run / 'previous'} until the new run has its own), or "
+                         f"another --out")
+    return None
+
+
 def _check_resumable(cfg: TrainConfig, saved: dict, run: Path) -> None:
-    old = TrainConfig.from_dict(saved["config"])
+    old = TrainConfig.from_dict(saved["config"], str(run / ckpt.CKPT_DIR / "latest.json"))
     for name in ("data", "seed", "fps", "window_frames", "chunk_frames", "fixed_windows", "val_split",
                  "val_fraction", "batch_size"):
         if getattr(old, name) != getattr(cfg, name):
@@ -243,6 +270,31 @@ def _check_resumable(cfg: TrainConfig, saved: dict, run: Path) -> None:
 
 
 # --- the loop --------------------------------------------------------------------------------------------------
+def _check_same_space(run: Path, space) -> None:
+    """A resumed run must use the space it started with: its fingerprint (name + weights hash) is recorded."""
+    path = run / "config.json"
+    if not path.exists():
+        return
+    recorded = ckpt.recorded_fingerprint(ckpt.read_run_config(path))
+    now = str(getattr(space, "name", ""))
+    if recorded and now != recorded:
+        raise ValueError(f"cannot resume {run}: it was trained with space {recorded!r} (recorded in {path}) but this "
+                         f"machine's space is {now!r}; resume with --space set to the run's space and its weights, "
+                         f"or start a new --out")
+
+
+def _weight_norm(model: torch.nn.Module) -> float:
+    return float(torch.linalg.vector_norm(torch.stack([p.detach().float().norm() for p in model.parameters()])))
+
+
+def _diverged(run: Path, step: int, epoch: int, what: str):
+    good = ckpt.manifest(run, "latest")
+    kept = (f"the last good checkpoint (step {good['step']}) is kept in {run / ckpt.CKPT_DIR}" if good
+            else "no checkpoint had been written yet")
+    raise TrainingDiverged(f"step {step + 1} (epoch {epoch}): {what}; training stopped before saving these weights "
+                           f"and {kept}. Try a lower lr or a grad_clip, or check the data for extreme values.")
+
+
 def train(cfg: TrainConfig | None = None, *, motions: list[Motion] | None = None, space=None,
           **overrides) -> Path:
     """Train MotionCLIP; returns the run dir (config, metrics, TensorBoard logs, `latest`/`best` checkpoints).
@@ -255,6 +307,21 @@ def train(cfg: TrainConfig | None = None, *, motions: list[Motion] | None = None
         >>> m = mcl.load(run)                                                          # doctest: +SKIP
     """
     cfg = _resolve_config(cfg, dict(overrides))
+    run = Path(cfg.out)
+    if _dist_info()[0] != 0:  # under torchrun only rank 0 owns and checks the run dir
+        return _train(cfg, motions, space, None, [])
+    lock = RunLock(run)
+    early = lock.acquire()  # a second trainer on this --out stops here, before any work
+    try:
+        latest = _check_run_dir(cfg, run)
+        early += clean_temp_files(run)
+        return _train(cfg, motions, space, latest, early)
+    finally:
+        lock.release()
+
+
+def _train(cfg: TrainConfig, motions, space, latest: dict | None, early: list[str]) -> Path:
+    """The body of `train` (rank 0 holds the run dir's lock; `latest` is the checkpoint to resume from)."""
     rank, world, local_rank = _dist_info()
     own_pg = False
     if world > 1 and not dist.is_initialized():
@@ -269,6 +336,8 @@ def train(cfg: TrainConfig | None = None, *, motions: list[Motion] | None = None
     main = rank == 0
     run = Path(cfg.out)
     say = (lambda msg: tqdm.write(msg)) if main else (lambda msg: None)
+    for note in early:
+        say(note)
     _seed_everything(cfg.seed)
 
     # data: motions → split → chunks; every rank builds the same sets (deterministic), then shards batches
@@ -276,6 +345,11 @@ def train(cfg: TrainConfig | None = None, *, motions: list[Motion] | None = None
     data_spec = cfg.data if motions is None else f"custom ({len(motions)} motions)"
     if motions is None:
         motions = load_motions(cfg.data, report)
+    else:
+        from .data.screen import screen_motions
+        motions = screen_motions(motions, report)
+    if not motions:
+        raise ValueError(f"data {data_spec!r} gave no usable motions\n{report.summary()}")
     motions = [m.resample(cfg.fps) for m in motions]
     train_m, val_m, split_desc = split_motions(motions, cfg.val_split, cfg.val_fraction, cfg.window_frames, report)
     text_ids: dict[str, int] = {}
@@ -298,6 +372,9 @@ def train(cfg: TrainConfig | None = None, *, motions: list[Motion] | None = None
         image_table, msg = attach_images([train_set, val_set], space, cfg.cache_dir, cfg.progress and main)
         image_table = image_table.to(device) if image_table is not None else None
         notes.append(msg)
+    if not text_ids:
+        notes.append(f"data {data_spec} has no captions: the text terms are off and the model will not follow text "
+                     f"(give captions, e.g. bvh:FOLDER?labels=captions.csv)")
     if extended:
         notes.append(f"extended {len(extended)} clip(s) shorter than a window: " + "; ".join(extended))
     if len(report):
@@ -305,6 +382,8 @@ def train(cfg: TrainConfig | None = None, *, motions: list[Motion] | None = None
     for n in notes:
         say(n)
 
+    if cfg.resume:  # every rank, so that all of them stop together
+        _check_same_space(run, space)
     latent = cfg.model.latent_dim or int(space.dim)
     if latent != int(space.dim):
         raise ValueError(f"model.latent_dim={latent} but space {space_key(space)!r} has dim {space.dim}: z must live "
@@ -317,6 +396,7 @@ def train(cfg: TrainConfig | None = None, *, motions: list[Motion] | None = None
     say(f"body term on {'SMPL vertices (' + body_mesh.source + ')' if body_mesh is not None else 'SMPL-24 joints'}")
 
     # model + optimizer, identical on every rank (same seed); DDP also broadcasts rank 0's weights
+    check_model_fits(cfg.model, max(1, cfg.batch_size // world), cfg.window_frames, str(device), "the run config")
     torch.manual_seed(cfg.seed)
     model = MotionCLIP(cfg.model).to(device)
     if cfg.optimizer == "sgd":
@@ -326,11 +406,14 @@ def train(cfg: TrainConfig | None = None, *, motions: list[Motion] | None = None
     torch.manual_seed(cfg.seed + 1 + rank)  # dropout stream per rank
     epoch, first_batch, step, best = 0, 0, 0, math.inf
     resumed = None
-    if cfg.resume and ckpt.manifest(run, "latest") is not None:
-        saved = ckpt.manifest(run, "latest")
+    if world > 1:  # rank 0 checked the run dir; every rank reads the same manifest
+        latest = ckpt.manifest(run, "latest") if cfg.resume else None
+    if cfg.resume and latest is None:
+        say(f"{run}: no checkpoint yet (the run stopped before its first one); starting at step 0")
+    if latest is not None:
+        saved = latest
         _check_resumable(cfg, saved, run)
-        from safetensors.torch import load_file
-        model.load_state_dict(load_file(str(run / ckpt.CKPT_DIR / saved["weights"]), device=str(device)))
+        model.load_state_dict(ckpt.load_weights(run / ckpt.CKPT_DIR / saved["weights"], device=str(device)))
         state = ckpt.load_state(run, "latest")
         opt.load_state_dict(state["optimizer"])
         rngs = state["rng"].get("ranks", [])
@@ -343,24 +426,6 @@ def train(cfg: TrainConfig | None = None, *, motions: list[Motion] | None = None
         resumed = step
         say(f"resumed {run} at epoch {epoch}, step {step}")
 
-    if main:
-        run.mkdir(parents=True, exist_ok=True)
-        if resumed is None and (run / ckpt.CKPT_DIR).exists():  # a fresh run must not leave old manifests behind
-            shutil.rmtree(run / ckpt.CKPT_DIR)
-            say(f"fresh run in {run}: removed the previous run's checkpoints (use resume=True / --resume to continue)")
-        old = ckpt.read_json(run / "config.json") if (run / "config.json").exists() and resumed is not None else {}
-        ckpt.write_json(run / "config.json", {
-            "config": cfg.to_dict(), "data_spec": data_spec, "space": space_key(space),
-            "space_id": str(getattr(space, "name", "")), "space_dim": int(space.dim), "git_commit": ckpt.git_commit(),
-            "world_size": world, "torch": torch.__version__, "notes": notes, "texts": len(text_ids),
-            "starts": old.get("starts", []) + [{"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "step": step}]})
-    metrics = _Metrics(run, main, resumed)
-
-    net = model
-    if world > 1:
-        net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda"
-                                                        else None)
-
     B = cfg.batch_size
     if world > 1 and B % world:
         raise ValueError(f"batch_size={B} is not divisible by the {world} ranks; use a multiple of {world}")
@@ -369,8 +434,35 @@ def train(cfg: TrainConfig | None = None, *, motions: list[Motion] | None = None
     total_steps = n_batches * cfg.epochs
     if cfg.max_steps is not None:
         total_steps = min(total_steps, cfg.max_steps)
+    if resumed is not None and (step >= total_steps or epoch >= cfg.epochs):
+        raise ValueError(f"{run} is already complete (epoch {epoch}, step {step}; epochs={cfg.epochs}, max_steps="
+                         f"{cfg.max_steps}): nothing to do; raise --epochs or --max-steps to train further")
+
+    fingerprint = str(getattr(space, "name", ""))
+    if main:
+        run.mkdir(parents=True, exist_ok=True)
+        if resumed is None and cfg.overwrite:  # set aside, not deleted, until this run has a checkpoint of its own
+            for note in set_aside(run):
+                say(note)
+        old = ckpt.read_run_config(run / "config.json") if (run / "config.json").exists() and cfg.resume else {}
+        ckpt.write_json(run / "config.json", {
+            "config": cfg.to_dict(), "data_spec": data_spec, "space": space_key(space),
+            "space_id": fingerprint, "space_fingerprint": fingerprint, "space_dim": int(space.dim),
+            "git_commit": ckpt.git_commit(),
+            "world_size": world, "torch": torch.__version__, "notes": notes, "texts": len(text_ids),
+            "starts": old.get("starts", []) + [{"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "step": step}]})
+    metric_notes: list[str] = []
+    metrics = _Metrics(run, main, resumed, metric_notes)
+    for note in metric_notes:
+        say(note)
+
+    net = model
+    if world > 1:
+        net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda"
+                                                        else None)
+
     manifest_base = {"config": cfg.to_dict(), "data_spec": data_spec, "space": space_key(space),
-                     "git_commit": ckpt.git_commit()}
+                     "space_fingerprint": fingerprint, "git_commit": ckpt.git_commit()}
 
     def rng_all_ranks() -> list:
         mine = _rng_state()
@@ -386,6 +478,7 @@ def train(cfg: TrainConfig | None = None, *, motions: list[Motion] | None = None
             ckpt.save(run, model, opt, dict(manifest_base, epoch=epoch_, epoch_batch=batch_, step=step,
                                             best_val=best, metrics=metrics_),
                       rng={"ranks": rngs}, tags=tags)
+            drop_set_aside(run)  # this run has its own checkpoint now: the set-aside one may go
 
     best_copy = None          # (weights, manifest) of the best validation so far, not yet written
     last_save = time.time()
@@ -418,19 +511,22 @@ def train(cfg: TrainConfig | None = None, *, motions: list[Motion] | None = None
                 # NaN guard: before the update, so the weights stay good; name a term before the total
                 for name, v in sorted(zip(names, values), key=lambda nv: nv[0] == "loss"):
                     if not math.isfinite(v):
-                        good = ckpt.manifest(run, "latest")
-                        kept = (f"the last good checkpoint (step {good['step']}) is kept in {run / ckpt.CKPT_DIR}"
-                                if good else "no checkpoint had been written yet")
-                        raise TrainingDiverged(f"step {step + 1} (epoch {epoch}): loss term {name!r} is {v}; "
-                                               f"training stopped and {kept}. Try a lower lr, grad_clip, or check "
-                                               f"the data for extreme values.")
+                        _diverged(run, step, epoch, f"loss term {name!r} is {v}")
                 opt.zero_grad(set_to_none=True)
                 total.backward()
-                if cfg.grad_clip:
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                # the update guard: a non-finite or absurd gradient, or a step that blows the weights up, stops the
+                # run before those weights can be checkpointed (identical on every rank: grads are all-reduced)
+                grad_norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip or math.inf))
+                if not grad_norm <= MAX_GRAD_NORM:
+                    _diverged(run, step, epoch, f"the gradient norm is {grad_norm:.3g} (bound {MAX_GRAD_NORM:.0e})")
                 for group in opt.param_groups:
                     group["lr"] = learning_rate(cfg, step, total_steps)
+                norm_before = _weight_norm(model)
                 opt.step()
+                norm_after = _weight_norm(model)
+                if not norm_after <= MAX_WEIGHT_GROWTH * norm_before:
+                    _diverged(run, step, epoch, f"the update took the weights' norm from {norm_before:.4g} to "
+                                                f"{norm_after:.4g} (lr {opt.param_groups[0]['lr']:.3g})")
                 step += 1
                 last = dict(zip(names, values))
                 metrics.log(dict(last, split="train", epoch=epoch, step=step, lr=opt.param_groups[0]["lr"],

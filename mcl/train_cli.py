@@ -43,6 +43,8 @@ def run(args: argparse.Namespace) -> int:
     overrides = _overrides(args)
     if args.resume:
         overrides["resume"] = True
+    if args.overwrite:
+        overrides["overwrite"] = True
     saved = Path(args.out or "runs/run") / "config.json"
     if args.resume and args.preset is None and saved.exists():
         run_dir = train(None, **overrides)  # the saved config is the base, flags given here override it
@@ -54,6 +56,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register(sub) -> None:
+    from . import validate as v  # argparse types: counts ≥ 1, rates > 0, all finite (named in the error)
+
     p = sub.add_parser("train", help="train MotionCLIP (checkpoints, metrics, resume, torchrun/DDP)",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", help="data spec: deepmimic, synthetic, bandai[:PATH], bvh:FOLDER, amass:... "
@@ -61,40 +65,42 @@ def register(sub) -> None:
     p.add_argument("--space", help="frozen space: minilm, clip-vit-b32, random-clip, auto (default: auto)")
     p.add_argument("--preset", choices=["paper", "cpu"], help="model/training preset (default: cpu; "
                                                                "with --resume: the run's saved config)")
-    p.add_argument("--epochs", type=int)
+    p.add_argument("--epochs", type=v.count, help="passes over the training windows (≥ 1)")
     p.add_argument("--out", help="run dir (default: the preset's, e.g. runs/deepmimic-cpu)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints/latest exactly")
-    p.add_argument("--batch-size", type=int, help="global batch (paper: 20); split across torchrun ranks")
-    p.add_argument("--lr", type=float)
-    p.add_argument("--seed", type=int)
+    p.add_argument("--overwrite", action="store_true", help="start over in an OUT that holds a run (its checkpoints "
+                                                            "are moved to OUT/previous until the new run's first)")
+    p.add_argument("--batch-size", type=v.count, help="global batch (paper: 20); split across torchrun ranks")
+    p.add_argument("--lr", type=v.positive, help="learning rate (> 0)")
+    p.add_argument("--seed", type=v.index, help="random seed (≥ 0)")
     p.add_argument("--optimizer", choices=["adamw", "sgd"], help="adamw (the paper, default) or sgd")
     p.add_argument("--lr-schedule", choices=["constant", "cosine"],
                    help="constant (the paper) or cosine decay to 0.1·lr after --warmup-steps of linear warm-up")
-    p.add_argument("--warmup-steps", type=int, help="linear lr warm-up over this many steps")
-    p.add_argument("--max-steps", type=int, help="stop (and checkpoint) after this many optimizer steps")
-    p.add_argument("--grad-clip", type=float, help="clip the gradient norm to this value")
-    p.add_argument("--threads", type=int, help="CPU threads for torch (default: the preset's, cpu 1; 0: torch's "
+    p.add_argument("--warmup-steps", type=v.index, help="linear lr warm-up over this many steps")
+    p.add_argument("--max-steps", type=v.count, help="stop (and checkpoint) after this many optimizer steps")
+    p.add_argument("--grad-clip", type=v.positive, help="clip the gradient norm to this value")
+    p.add_argument("--threads", type=v.index, help="CPU threads for torch (default: the preset's, cpu 1; 0: torch's "
                                                "choice; 1 is much faster when other processes share the cores)")
     p.add_argument("--device", help="auto (cuda:LOCAL_RANK when present), cpu, cuda")
     p.add_argument("--precision", choices=["fp32", "bf16"], help="fp32 (default) or bf16 autocast of the model "
                                                                  "(≈2× faster matmuls on CPUs with AVX512-BF16)")
     p.add_argument("--val-split", choices=["auto", "time", "clip", "mirror", "none"])
-    p.add_argument("--val-fraction", type=float)
+    p.add_argument("--val-fraction", type=v.fraction, help="share of each clip held out by --val-split time")
     p.add_argument("--fixed-windows", action="store_true", help="fixed non-overlapping windows instead of a "
                                                                 "random window per 100-frame chunk")
-    p.add_argument("--checkpoint-every", type=int, help="also checkpoint every N steps (default: each epoch)")
+    p.add_argument("--checkpoint-every", type=v.index, help="also checkpoint every N steps (default: each epoch)")
     p.add_argument("--cache-dir", help="where the space/renderer caches live")
-    p.add_argument("--layers", type=int, help="override model.n_layers")
-    p.add_argument("--d-model", type=int, help="override model.d_model")
-    p.add_argument("--heads", type=int, help="override model.n_heads")
-    p.add_argument("--ff", type=int, help="override model.d_ff")
-    p.add_argument("--dropout", type=float, help="override model.dropout")
-    p.add_argument("--w-image", type=float, help="image-loss weight (0 disables)")
-    p.add_argument("--w-text", type=float, help="text-loss weight")
-    p.add_argument("--w-text-rc", type=float, help="weight of decoding each window's text embedding back to the "
+    p.add_argument("--layers", type=v.count, help="override model.n_layers")
+    p.add_argument("--d-model", type=v.count, help="override model.d_model")
+    p.add_argument("--heads", type=v.count, help="override model.n_heads")
+    p.add_argument("--ff", type=v.count, help="override model.d_ff")
+    p.add_argument("--dropout", type=v.fraction, help="override model.dropout")
+    p.add_argument("--w-image", type=v.nonneg, help="image-loss weight (0 disables)")
+    p.add_argument("--w-text", type=v.nonneg, help="text-loss weight")
+    p.add_argument("--w-text-rc", type=v.nonneg, help="weight of decoding each window's text embedding back to the "
                                                    "window (not in the paper; cpu preset: 100, paper: 0)")
     p.add_argument("--alignment", choices=["cosine", "infonce"])
-    p.add_argument("--temperature", type=float, help="InfoNCE temperature")
+    p.add_argument("--temperature", type=v.positive, help="InfoNCE temperature")
     p.add_argument("--body", choices=["auto", "joints", "vertices"],
                    help="body term on SMPL-24 joints (FK) or SMPL vertices (needs MCL_SMPL_DIR); default auto: "
                         "vertices when SMPL files are configured")

@@ -120,6 +120,42 @@ def _read_frames(text: str, first_line: int, n_channels: int, file: str) -> np.n
     raise DataError(file, "MOTION data could not be read", "re-export the file")
 
 
+_BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
+         (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+
+
+def _decode(data: bytes, file: str) -> str:
+    text = _decode_bytes(data, file)
+    head = text[:4096]
+    if head and not head.lstrip().upper().startswith("HIERARCHY") and \
+            sum(not (c.isprintable() or c in "\t\r\n") for c in head) > len(head) // 100:
+        raise DataError(file, "binary data, not BVH text", "give a text .bvh export")
+    return text
+
+
+def _decode_bytes(data: bytes, file: str) -> str:
+    """BVH text in any common encoding: UTF-8 (with or without BOM), UTF-16/32 (BOM, or NUL-interleaved ASCII
+    without one), else Latin-1 (joint names in a legacy code page). Binary data is an error naming the file."""
+    for bom, enc in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(enc)
+            except UnicodeDecodeError:
+                raise DataError(file, f"starts with a {enc} byte-order mark but is not valid {enc}",
+                                "re-save it as UTF-8 or ASCII text") from None
+    head = data[:4096]
+    if head and head.count(0) > len(head) // 4:  # UTF-16 without a BOM: every other byte of ASCII text is NUL
+        enc = "utf-16-le" if head[1:2] == b"\x00" else "utf-16-be"
+        try:
+            return data.decode(enc)
+        except UnicodeDecodeError:
+            raise DataError(file, "binary data, not BVH text", "give a text .bvh export") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
 def _is_float(s: str) -> bool:
     try:
         float(s)
@@ -137,7 +173,7 @@ def parse_bvh(path: str | os.PathLike) -> SourceMotion:
     """
     file = str(path)
     try:
-        text = Path(path).read_text(errors="replace")
+        text = _decode(Path(path).read_bytes(), file)
     except OSError as e:
         raise DataError(file, f"cannot read the file ({e.strerror})", "check the path") from None
     m = re.search(r"^[ \t]*MOTION[ \t]*\r?$", text, flags=re.MULTILINE)

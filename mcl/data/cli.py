@@ -62,13 +62,13 @@ def cmd_info(args) -> int:
     from .sources import load, parse_spec
     from .windows import make_windows
 
-    try:
-        spec = parse_spec(args.spec)
-        load_report = SkipReport()
-        motions = load(spec, report=load_report, progress=not args.no_progress)
-    except DataError as e:
-        print(f"error: {e}")
-        return 2
+    spec = parse_spec(args.spec)  # bad specs and paths: one `mcl: error:` line (mcl.cli.entry)
+    load_report = SkipReport()
+    motions = load(spec, report=load_report, progress=not args.no_progress)
+    if not motions:
+        raise DataError(f"data spec '{spec}'", "no clips could be read" + (f"\n{load_report.summary()}"
+                                                                            if len(load_report) else ""),
+                        "check the folder holds files of that format (see `mcl data list`)")
     window_report = SkipReport()
     ws = make_windows(motions, length=args.length, stride=args.stride, fps=args.fps, report=window_report)
 

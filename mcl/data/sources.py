@@ -258,7 +258,10 @@ def load(spec: str | DataSpec | Iterable[str | DataSpec], report: SkipReport | N
     if not isinstance(spec, (str, DataSpec)):
         return [m for s in spec for m in load(s, report=report, progress=progress)]
     parsed = parse_spec(spec)
-    return SOURCES[parsed.source].load(parsed, report, progress)
+    if parsed.path is not None and not Path(parsed.path).exists():
+        raise DataError(f"data spec '{spec}'", f"{parsed.path} does not exist", "check the path")
+    from .screen import screen_motions
+    return screen_motions(SOURCES[parsed.source].load(parsed, report, progress), report)  # finite in
 
 
 def list_sources() -> list[SourceInfo]:

@@ -55,10 +55,15 @@ class EmbeddingStore:
         if self._conn is None or self._pid != os.getpid():  # a forked worker must not reuse its parent's handle
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, timeout=30.0)
-            conn.execute("PRAGMA journal_mode=WAL")
-            with conn:
-                conn.execute("CREATE TABLE IF NOT EXISTS emb (kind TEXT, key TEXT, vec BLOB, PRIMARY KEY (kind, key))"
-                             " WITHOUT ROWID")
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                with conn:
+                    conn.execute("CREATE TABLE IF NOT EXISTS emb (kind TEXT, key TEXT, vec BLOB, PRIMARY KEY (kind, "
+                                 "key)) WITHOUT ROWID")
+            except sqlite3.DatabaseError as e:  # not a database / damaged: a cache, so say to delete it
+                conn.close()
+                raise ValueError(f"{self.path}: damaged embedding cache ({e}); delete the file (it is only a cache "
+                                 f"and is rebuilt) or point MCL_CACHE elsewhere") from None
             self._conn, self._pid = conn, os.getpid()
         return self._conn
 
