@@ -278,6 +278,8 @@ def test_readme_section_runs_as_written(tmp_path):
     from mcl.spaces.random_clip import random_clip_model
 
     save_official(tmp_path, layers=1, d=512, ff=1024)
+    (tmp_path / "data" / "amass_db").mkdir(parents=True)
+    joblib.dump(_amass_db_fixture(np.random.default_rng(0)), tmp_path / "data" / "amass_db" / "amass_30fps_vald.pt")
     weights = tmp_path / "random-clip.safetensors"
     save_file({k: v.contiguous() for k, v in random_clip_model(0).state_dict().items()}, str(weights))
     env = dict(os.environ, MCL_CLIP_WEIGHTS=str(weights), PYTHONPATH=str(ROOT), MCL_CACHE_DIR=str(tmp_path / "cache"))
