@@ -124,8 +124,12 @@ def test_codec_round_trip_of_a_deepmimic_clip():
     back = official_to_motion(x, fps=m.fps, start=m.trans[0])
     assert _angle(back.poses, m.poses).max() < 1e-5
     assert np.abs(back.trans - m.trans).max() < 1e-5
-    # not the identity: rows-6D and a z-up root
+    # not the identity: rows-6D and a z-up root. The standing body's up axis (+y in SMPL's frame) points to +z in
+    # the official (AMASS) world, as it does in AMASS files
     assert (x - m.to_tensor()).abs().max() > 0.5
+    from mcl.official.codec import official_6d_to_rotmat
+    up = official_6d_to_rotmat(x[0, :, 0]) @ torch.tensor([0.0, 1.0, 0.0])
+    assert up[2] > 0.9, up
     # the model-side codec gives a faced-forward window back unchanged
     w = m.resample(30).slice(0, 60).face_forward().to_tensor()
     assert (OfficialCodec().from_model(OfficialCodec().to_model(w[None]))[0] - w).abs().max() < 1e-5
@@ -290,3 +294,24 @@ def test_readme_section_runs_as_written(tmp_path):
     for c in cmds:
         r = subprocess.run(c, shell=True, cwd=tmp_path, env=env, capture_output=True, text=True)
         assert r.returncode == 0, f"{c}\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}"
+
+
+# --- the notebooks that take run_dir, on an imported run ----------------------------------------------------------
+@pytest.fixture(scope="module")
+def imported_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("official_nb")
+    path, _ = save_official(tmp, layers=1, d=512, ff=1024)
+    # random-clip: the CLIP ViT-B/32 architecture with seeded random weights (OpenAI's are not obtainable here)
+    return import_official(path, out=tmp / "runs" / "official-paper", space="random-clip", verbose=False)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["00", "02", "03", "04", "05"])
+def test_notebook_runs_on_an_imported_official_run(imported_run, tmp_path, name):
+    pytest.importorskip("papermill")
+    from mcl.notebooks import error_outputs, execute, notebook_paths
+
+    path = notebook_paths([name])[0]
+    r = execute(path, tmp_path / path.name, {"fast": True, "run_dir": str(imported_run), "data": "deepmimic",
+                                             "space": "random-clip"})
+    assert r.error is None and not error_outputs(tmp_path / path.name), r.error

@@ -47,8 +47,8 @@ ALLOWED_GLOBALS = {
 
 
 def _why_refused(path) -> str:
-    return (f"{path} is a pickle (the official amass_parser.py saves with joblib.dump), and unpickling a file can run "
-            f"arbitrary code")
+    return ("it is a pickle (the official amass_parser.py saves with joblib.dump), and unpickling a file can run "
+            "arbitrary code")
 
 
 def _restricted_joblib_load(path: Path) -> dict:
@@ -89,7 +89,7 @@ def read_amass_db(path: str | os.PathLike, trust: bool = False) -> dict[str, lis
         raise DataError(path, f"refused: {_why_refused(path)}",
                         f"if you trust it (you made it with the official amass_parser.py, or it comes from the "
                         f"authors), load it with official-amass:{path}?trust=1, or convert it once with "
-                        f"`mcl convert-official-amass {path} --trust` and use the .npz")
+                        f"`mcl convert-official-amass {path} --trust --out {path.with_suffix('.npz')}` and use the .npz")
     db = _restricted_joblib_load(path)
     if not isinstance(db, dict) or "thetas" not in db:
         raise DataError(path, f"not an official amass_db dict (keys: {sorted(db)[:8] if isinstance(db, dict) else type(db).__name__})")
