@@ -24,7 +24,7 @@ class IdentityCodec:
     def to_model(self, x: torch.Tensor) -> torch.Tensor:
         return x
 
-    def from_model(self, x: torch.Tensor) -> torch.Tensor:
+    def from_model(self, x: torch.Tensor, turn: bool = True) -> torch.Tensor:
         return x
 
 

@@ -188,10 +188,11 @@ class MotionCLIP(nn.Module):
         """
         z = self.encode(x)
         T = x.shape[-1]
+        # no turn to +z here: the reconstruction loss must see a heading error (a no-op for the mcl codec)
         if text_emb is None:
-            return z, self.decode(z, T)
+            return z, self.codec.from_model(self.decode_native(z, T), turn=False)
         z_text = F.normalize(text_emb, dim=-1) * z.detach().norm(dim=-1, keepdim=True)
-        both = self.decode(torch.cat([z, z_text.to(z.dtype)]), T)
+        both = self.codec.from_model(self.decode_native(torch.cat([z, z_text.to(z.dtype)]), T), turn=False)
         return z, both[: len(z)], both[len(z):]
 
     def num_parameters(self) -> int:

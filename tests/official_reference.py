@@ -6,6 +6,7 @@ layers, mu/sigma query tokens, padding masks, `z[None]` as the decoder memory. M
 official code so `state_dict()` has the official checkpoint's keys.
 """
 import math
+import warnings
 
 import numpy as np
 import torch
@@ -36,7 +37,9 @@ class Encoder(nn.Module):
         self.sequence_pos_encoder = PositionalEncoding(d, 0.1)
         layer = nn.TransformerEncoderLayer(d_model=d, nhead=heads, dim_feedforward=ff, dropout=0.1,
                                            activation=activation)
-        self.seqTransEncoder = nn.TransformerEncoder(layer, num_layers=layers)
+        with warnings.catch_warnings():  # torch's note that seq-first layers cannot use nested tensors
+            warnings.simplefilter("ignore", UserWarning)
+            self.seqTransEncoder = nn.TransformerEncoder(layer, num_layers=layers)
 
     def forward(self, x, y, mask):
         bs, njoints, nfeats, nframes = x.shape

@@ -315,3 +315,18 @@ def test_notebook_runs_on_an_imported_official_run(imported_run, tmp_path, name)
     r = execute(path, tmp_path / path.name, {"fast": True, "run_dir": str(imported_run), "data": "deepmimic",
                                              "space": "random-clip"})
     assert r.error is None and not error_outputs(tmp_path / path.name), r.error
+
+
+def test_a_model_with_the_official_layout_trains_in_mcl_space():
+    """forward() returns mcl tensors without the turn to +z (a heading error stays visible to the loss)."""
+    from mcl.config import ModelConfig
+    from mcl.model import MotionCLIP
+    from mcl.official.codec import official_to_mcl
+
+    model = MotionCLIP(ModelConfig(n_layers=1, d_model=32, n_heads=2, d_ff=64, latent_dim=32, query_tokens=2,
+                                   codec="official")).eval()  # eval: the same dropout-free pass twice
+    x = random_windows(2, 60)
+    z, x_hat = model(x)
+    assert torch.allclose(x_hat, official_to_mcl(model.decode_native(z, 60)), atol=1e-6)
+    ((x_hat - x) ** 2).mean().backward()
+    assert model.query.grad.shape == (1, 2, 32) and model.query.grad[0, 1].abs().sum() > 0  # sigma attends

@@ -109,6 +109,8 @@ class OfficialCodec:
     def to_model(self, x: torch.Tensor) -> torch.Tensor:
         return mcl_to_official(x)
 
-    def from_model(self, x: torch.Tensor) -> torch.Tensor:
-        return face_forward_tensor(official_to_mcl(x))
+    def from_model(self, x: torch.Tensor, turn: bool = True) -> torch.Tensor:
+        """Model output → mcl tensor; `turn=False` (training) keeps the heading so a loss still sees its error."""
+        x = official_to_mcl(x)
+        return face_forward_tensor(x) if turn else x
 
