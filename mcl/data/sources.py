@@ -199,11 +199,6 @@ SOURCES: dict[str, _Source] = {
                      "amass:AMASS_ROOT[?babel=BABEL_DIR&split=train|val&fps=30&cache=0]",
                      ("babel", "split", "fps", "cache"), "optional",
                      _load_amass, _amass_status),
-    "official-amass": _Source("the official MotionCLIP's parsed AMASS + BABEL (data/amass_db/*.pt from its "
-                              "amass_parser.py; pickles: refused unless trust=1, or convert once to .npz)",
-                              "official-amass:FILE[?trust=1&split=train|vald|test]", ("trust", "split"), "required",
-                              _load_official_amass,
-                              lambda: (True, "needs a file: official-amass:amass_30fps_vald.npz (or .pt?trust=1)")),
     "bvh": _Source("a folder of BVH files, labels from file names or a CSV",
                    "bvh:FOLDER[?labels=PATTERN_OR_CSV&rig=bandai|cmu|mixamo|MAP.json]", ("labels", "rig"),
                    "required", _load_bvh, lambda: _module_status("mcl.data.bvh", "needs a folder: bvh:FOLDER")),
@@ -211,6 +206,11 @@ SOURCES: dict[str, _Source] = {
                    "asf:FOLDER[?labels=PATTERN_OR_CSV&rig=cmu&fps=120]", ("labels", "rig", "fps"), "required",
                    _load_asf,
                    lambda: _module_status("mcl.data.asf_amc", "needs a folder: asf:FOLDER")),
+    "official-amass": _Source("the official MotionCLIP's parsed AMASS + BABEL (data/amass_db/*.pt from its "
+                              "amass_parser.py; pickles: refused unless trust=1, or convert once to .npz)",
+                              "official-amass:FILE[?trust=1&split=train|vald|test]", ("trust", "split"), "required",
+                              _load_official_amass,
+                              lambda: (True, "needs a file: official-amass:amass_30fps_vald.npz (or .pt?trust=1)")),
 }
 
 _SPEC = re.compile(r"^(?P<source>[A-Za-z_][\w-]*)(?::(?P<path>[^?]*))?(?:\?(?P<query>.*))?$")
