@@ -29,6 +29,12 @@ class ModelConfig:
     activation: str = "gelu"
     latent_dim: int | None = None
     max_frames: int = 5000  # length of the sinusoidal table (as the official code)
+    # Learned tokens prepended to the frames; z is the output at the first. The official model has two (mu, sigma):
+    # its sigma token is never read but takes part in attention and shifts the frames' positions by one.
+    query_tokens: int = 1
+    # The motion <-> tensor convention the weights were trained with (`mcl.codec`): "mcl", or "official" for
+    # checkpoints imported from GuyTevet/MotionCLIP. encode/decode take and return mcl tensors either way.
+    codec: str = "mcl"
 
     def __post_init__(self):
         for name in ("n_layers", "d_model", "n_heads", "d_ff", "max_frames"):
@@ -37,6 +43,10 @@ class ModelConfig:
         check_number("model.dropout", self.dropout, "fraction")
         if self.d_model % self.n_heads:
             raise ValueError(f"model.d_model={self.d_model} is not divisible by model.n_heads={self.n_heads}")
+        if self.query_tokens < 1:
+            raise ValueError(f"model.query_tokens={self.query_tokens}: expected 1 (mcl) or 2 (official mu, sigma)")
+        if self.codec not in ("mcl", "official"):
+            raise ValueError(f"model.codec={self.codec!r}: expected 'mcl' or 'official'")
 
 
 @dataclass

@@ -151,8 +151,11 @@ def latent_norm(loaded) -> float:
 
 def text_latents(loaded, texts: Sequence[str], text_norm: str = "match") -> torch.Tensor:
     """Text embeddings `(N, D)` ready to be decoded as z: scaled to the run's latent norm (`text_norm="match"`,
-    default) or as they are (`"raw"`, the paper). Example: `decode(run, text_latents(run, ["a person jumps"]))`."""
+    default; runs imported from the official code use raw, as its text2motion does) or as they are (`"raw"`, the
+    paper). Example: `decode(run, text_latents(run, ["a person jumps"]))`."""
     e = embed_texts(loaded, texts)
+    if text_norm == "match" and getattr(getattr(_model(loaded), "cfg", None), "codec", "mcl") == "official":
+        text_norm = "raw"  # a model trained by the official code: its text2motion decodes raw CLIP text features
     if text_norm == "raw":
         return e
     if text_norm != "match":

@@ -3,8 +3,10 @@
 Same maths as the official model (post-norm layers, GELU, dropout 0.1, sinusoidal positions, learned query token,
 T positional queries attending to z as a one-token memory), built batch-first so PyTorch's fused attention runs, and
 with the decoder's cross-attention computed the cheap way a one-token memory allows (`MemoryTokenDecoderLayer`).
-Two deliberate differences from the official code: one query token instead of an unused (mu, sigma) pair, and no
-padding mask (every window has the same length, so the mask would be all ones).
+Two deliberate differences from the official code: one query token instead of an unused (mu, sigma) pair
+(`ModelConfig.query_tokens=2` restores the pair, as imported official checkpoints need), and no padding mask (every
+window has the same length, so the mask would be all ones). `ModelConfig.codec` names the tensor convention the
+weights were trained with (`mcl.codec`); encode and decode convert, so callers always pass and get mcl tensors.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .codec import get_codec
 from .config import ModelConfig
 
 NUM_ROWS, NUM_FEATS = 25, 6
@@ -121,7 +124,9 @@ class MotionCLIP(nn.Module):
         self.cfg = cfg
         d = cfg.d_model
         self.embed = nn.Linear(POSE_DIM, d)
-        self.query = nn.Parameter(torch.randn(1, 1, d))  # the official code initialises its query with randn too
+        # the official code initialises its (mu, sigma) queries with randn too; z is read at token 0
+        self.query = nn.Parameter(torch.randn(1, cfg.query_tokens, d))
+        self.codec = get_codec(cfg.codec)
         self.pos = PositionalEncoding(d, cfg.dropout, cfg.max_frames)
 
         def enc_layer():
@@ -146,21 +151,29 @@ class MotionCLIP(nn.Module):
         return int(self.cfg.latent_dim)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """`(B, 25, 6, T)` → z `(B, latent_dim)`: the encoder output at the query token (no normalisation)."""
+        """`(B, 25, 6, T)` mcl tensor → z `(B, latent_dim)`: the encoder output at the (first) query token."""
         if x.ndim != 4 or x.shape[1:3] != (NUM_ROWS, NUM_FEATS):
             raise ValueError(f"encode expects a (B, 25, 6, T) tensor, got {tuple(x.shape)}")
+        return self.encode_native(self.codec.to_model(x))
+
+    def encode_native(self, x: torch.Tensor) -> torch.Tensor:
+        """`encode` of a tensor already in the model's own convention (`cfg.codec`), no normalisation."""
         B, _, _, T = x.shape
         h = self.embed(x.permute(0, 3, 1, 2).reshape(B, T, POSE_DIM))  # (B, T, d)
-        h = torch.cat([self.query.expand(B, -1, -1), h], dim=1)         # (B, 1+T, d)
+        h = torch.cat([self.query.expand(B, -1, -1), h], dim=1)         # (B, query_tokens+T, d)
         h = self.pos(h)
         for layer in self.encoder.layers[:-1]:
             h = layer(h)
         return self.to_latent(_query_row(self.encoder.layers[-1], h))
 
     def decode(self, z: torch.Tensor, n_frames: int = 60) -> torch.Tensor:
-        """z `(B, latent_dim)` (an encoded motion or a text embedding) → `(B, 25, 6, n_frames)`."""
+        """z `(B, latent_dim)` (an encoded motion or a text embedding) → mcl tensor `(B, 25, 6, n_frames)`."""
         if z.ndim != 2 or z.shape[1] != self.latent_dim:
             raise ValueError(f"decode expects z of shape (B, {self.latent_dim}), got {tuple(z.shape)}")
+        return self.codec.from_model(self.decode_native(z, n_frames))
+
+    def decode_native(self, z: torch.Tensor, n_frames: int = 60) -> torch.Tensor:
+        """`decode` in the model's own convention (`cfg.codec`): the decoder's raw output."""
         B = z.shape[0]
         memory = self.from_latent(z)[:, None]                                   # (B, 1, d)
         queries = self.pos(z.new_zeros(B, n_frames, self.cfg.d_model))          # (B, T, d)
@@ -175,10 +188,11 @@ class MotionCLIP(nn.Module):
         """
         z = self.encode(x)
         T = x.shape[-1]
+        # no turn to +z here: the reconstruction loss must see a heading error (a no-op for the mcl codec)
         if text_emb is None:
-            return z, self.decode(z, T)
+            return z, self.codec.from_model(self.decode_native(z, T), turn=False)
         z_text = F.normalize(text_emb, dim=-1) * z.detach().norm(dim=-1, keepdim=True)
-        both = self.decode(torch.cat([z, z_text.to(z.dtype)]), T)
+        both = self.codec.from_model(self.decode_native(torch.cat([z, z_text.to(z.dtype)]), T), turn=False)
         return z, both[: len(z)], both[len(z):]
 
     def num_parameters(self) -> int:

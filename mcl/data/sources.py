@@ -11,6 +11,8 @@ A spec is `SOURCE[:PATH][?KEY=VALUE&KEY=VALUE]`:
                                               AMASS with BABEL labels (without babel=: unlabelled AMASS files);
                                               fps=30 resamples while loading (all of AMASS at 120 fps is GBs),
                                               cache=0 skips the on-disk cache of parsed clips
+    official-amass:FILE?trust=1&split=vald     the official MotionCLIP's parsed AMASS (amass_db/*.pt: pickles, loaded
+                                              only with trust=1) or its .npz from `mcl convert-official-amass`
     bvh:FOLDER?labels=PATTERN_OR_CSV&rig=bandai|cmu|mixamo|MAP.json
     asf:FOLDER?labels=PATTERN_OR_CSV&rig=cmu&fps=120
                                               ASF/AMC folders (CMU: 120 fps)
@@ -121,6 +123,12 @@ def _load_amass(spec: DataSpec, report: SkipReport, progress: bool) -> list[Moti
     return load_amass_folder(root, report=report, progress=progress, **kw)
 
 
+def _load_official_amass(spec: DataSpec, report: SkipReport, progress: bool) -> list[Motion]:
+    from ..official.amass_db import load_official_amass
+    return load_official_amass(spec.path, trust=spec.options.get("trust", "0") in ("1", "yes", "true"),
+                               split=spec.options.get("split"), report=report)
+
+
 def _load_bvh(spec: DataSpec, report: SkipReport, progress: bool) -> list[Motion]:
     from .bvh import load_bvh_folder
     return load_bvh_folder(spec.path, rig=spec.options.get("rig"), labels=spec.options.get("labels"), report=report)
@@ -198,6 +206,11 @@ SOURCES: dict[str, _Source] = {
                    "asf:FOLDER[?labels=PATTERN_OR_CSV&rig=cmu&fps=120]", ("labels", "rig", "fps"), "required",
                    _load_asf,
                    lambda: _module_status("mcl.data.asf_amc", "needs a folder: asf:FOLDER")),
+    "official-amass": _Source("the official MotionCLIP's parsed AMASS + BABEL (data/amass_db/*.pt from its "
+                              "amass_parser.py; pickles: refused unless trust=1, or convert once to .npz)",
+                              "official-amass:FILE[?trust=1&split=train|vald|test]", ("trust", "split"), "required",
+                              _load_official_amass,
+                              lambda: (True, "needs a file: official-amass:amass_30fps_vald.npz (or .pt?trust=1)")),
 }
 
 _SPEC = re.compile(r"^(?P<source>[A-Za-z_][\w-]*)(?::(?P<path>[^?]*))?(?:\?(?P<query>.*))?$")
