@@ -22,7 +22,7 @@ import torch
 from ..body.rotations import euler_to_rotmat
 from .errors import DataError, SkipReport
 from .motion import Motion
-from .retarget import SourceMotion, one_thread, retarget
+from .retarget import SourceMotion, one_thread, retarget, warn_retarget
 
 __all__ = ["parse_asf", "parse_amc", "load_asf_amc", "load_asf_amc_folder", "INCH"]
 
@@ -243,6 +243,7 @@ def load_asf_amc(asf_path: str | os.PathLike, amc_path: str | os.PathLike, rig=N
         motion = retarget(src, rig=rig, joint_map=joint_map, scale=src.meta["unit_m_asf"],
                           to_smpl_size=to_smpl_size)
     motion.source.update(dataset="asf-amc", name=Path(amc_path).stem)
+    warn_retarget(motion)
     return motion
 
 

@@ -22,7 +22,7 @@ import torch
 from ..body.rotations import euler_to_rotmat
 from .errors import DataError, SkipReport
 from .motion import Motion
-from .retarget import SourceMotion, one_thread, retarget
+from .retarget import SourceMotion, one_thread, retarget, warn_retarget
 
 __all__ = ["parse_bvh", "load_bvh", "load_bvh_folder"]
 
@@ -209,8 +209,11 @@ def parse_bvh(path: str | os.PathLike) -> SourceMotion:
 
     fps = 1.0 / frame_time
     fps = float(round(fps)) if abs(fps - round(fps)) < 1e-3 else fps
+    # Root position channels replace the root OFFSET (the BVH convention); some exporters (iClone) write them
+    # relative to it. Retargeting puts every clip on the floor either way; the offset lets it tell the two apart.
+    meta = {"root_offset": offsets[0]} if any(c in _POS for c in channels[0]) and offsets[0].any() else {}
     return SourceMotion(names=names, parents=parents, offsets=offsets, rotations=rotations,
-                        translations=translations, fps=fps, file=file)
+                        translations=translations, fps=fps, file=file, meta=meta)
 
 
 def load_bvh(path: str | os.PathLike, rig=None, joint_map: dict[str, str] | None = None,
@@ -227,6 +230,7 @@ def load_bvh(path: str | os.PathLike, rig=None, joint_map: dict[str, str] | None
         src = parse_bvh(path)
         motion = retarget(src, rig=rig, joint_map=joint_map, scale=scale, to_smpl_size=to_smpl_size)
     motion.source.update(dataset="bvh", name=Path(path).stem)
+    warn_retarget(motion)
     return motion
 
 
