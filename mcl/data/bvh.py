@@ -236,17 +236,36 @@ def load_bvh(path: str | os.PathLike, rig=None, joint_map: dict[str, str] | None
 
 def load_bvh_folder(folder: str | os.PathLike, rig=None, joint_map: dict[str, str] | None = None,
                     labels: str | os.PathLike | None = None, report: SkipReport | None = None,
-                    recursive: bool = True, **kwargs) -> list[Motion]:
+                    recursive: bool = True, caption: str | None = None, quiet: bool = False, cache: bool = True,
+                    **kwargs) -> list[Motion]:
     """All `*.bvh` under `folder` as SMPL-24 motions, with labels and texts from `labels`.
 
     `labels`: None, a file-name pattern like `"dataset-2_{content}_{style}_{id}"` (fields → `Motion.labels`,
-    `{_}` ignores a part) or a CSV path with columns `file,text[,more label columns]`. Files that fail to parse or
+    `{_}` ignores a part) or a CSV (`file` + any label columns, `text` optional; a relative path is looked up in
+    `folder` first); `caption`: template for clips with labels but no text (see `labels.caption_from_labels`);
+    `rig`: as for `load_bvh` (a relative map file is looked up in `folder` first). Files that fail to parse or
     have no labels are skipped and counted in `report` (printed at the end); a progress bar runs over the files.
+    `cache`: keep the parsed clips in the motion cache (`mcl.data.cache`), keyed by the files' sizes and times,
+    the options and the code, so a second load (every `mcl eval`) reads one file.
     Example: `report = SkipReport(); ms = load_bvh_folder("bvh/", labels="{subject}_{take}", report=report)`.
     """
-    from .labels import load_folder
+    from .cache import cached_motions, folder_cache_key
+    from .labels import in_data_folder, load_folder
 
     folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(folder, "no such folder", "give the folder that holds the .bvh files")
+    if isinstance(rig, (str, Path)) and str(rig).lower().endswith((".json", ".yaml", ".yml")):
+        rig = in_data_folder(rig, folder)
+    if labels is not None and str(labels).lower().endswith(".csv"):
+        labels = in_data_folder(labels, folder)
     files = sorted(folder.rglob("*.bvh") if recursive else folder.glob("*.bvh"))
-    return load_folder(files, lambda f: load_bvh(f, rig=rig, joint_map=joint_map, **kwargs), labels=labels,
-                       report=report, what=f"BVH files in {folder}")
+
+    def build(rep: SkipReport) -> list[Motion]:
+        return load_folder(files, lambda f: load_bvh(f, rig=rig, joint_map=joint_map, **kwargs), labels=labels,
+                           report=rep, what=f"BVH files in {folder}", folder=folder, quiet=quiet, caption=caption)
+
+    key = folder_cache_key("bvh", files, ("bvh.py", "retarget.py", "labels.py", "motion.py", "rig_guess.py"),
+                           rig=str(rig) if rig is not None else None, joint_map=joint_map, labels=labels,
+                           caption=caption, **{k: str(v) for k, v in kwargs.items()})
+    return cached_motions(f"bvh-{folder.name}", key, build, report, enabled=cache and bool(files))

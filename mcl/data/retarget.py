@@ -138,9 +138,17 @@ def shipped_rigs() -> list[str]:
     return sorted(p.stem for p in RIGS_DIR.glob("*.json"))
 
 
+RIG_KEYS = ("name", "description", "up", "joints", "base_pose")  # keys starting with "_" are notes, ignored
+
+
 def _rig_from_dict(d: dict, name: str) -> RigMap:
+    d = {k: v for k, v in d.items() if not str(k).startswith("_")}
     if "joints" not in d:  # a bare map {source: smpl}
         return RigMap(name, {str(k): str(v) for k, v in d.items()})
+    unknown = [k for k in d if k not in RIG_KEYS]
+    if unknown:
+        raise DataError(name, f"rig map has unknown key(s) {unknown}",
+                        f"the keys are {', '.join(RIG_KEYS)} (see README 'Your own mocap'); start a note's key with _")
     base = {str(k): (str(v["order"]), [float(a) for a in v["degrees"]]) for k, v in d.get("base_pose", {}).items()}
     return RigMap(str(d.get("name", name)), {str(k): str(v) for k, v in d["joints"].items()}, base,
                   d.get("up"), str(d.get("description", "")))
@@ -149,8 +157,16 @@ def _rig_from_dict(d: dict, name: str) -> RigMap:
 def load_rig(rig: str | os.PathLike | dict | RigMap) -> RigMap:
     """A rig table by shipped name (`"bandai"`, `"cmu"`, `"mixamo"`), JSON/YAML path, or dict.
 
-    A file/dict holds either a bare map `{"Hips": "pelvis", ...}` or `{"joints": {...}, "base_pose": {...},
-    "up": "y"}`. Example: `load_rig({"Hips": "pelvis", "LThigh": "left_hip", ...})`.
+    A file/dict holds either a bare map `{"Hips": "pelvis", ...}` or a full map with these keys:
+    - `joints` (required): source joint name → SMPL-24 name (`mcl.body.skeleton.JOINT_NAMES`); names match without
+      case or namespace (`mixamorig:Hips` = `hips`); at least pelvis, hips, knees, ankles, shoulders, elbows,
+      wrists and head or neck; unmapped source joints are carried by their mapped children;
+    - `up` (optional): the file's up axis, `x`/`y`/`z` with an optional `-`; leave it out (or null): it is found
+      from the clips (ankles → head), else from the rest pose;
+    - `base_pose` (optional): source name → `{"order": "ZXY", "degrees": [a, b, c]}`, local Euler angles that make
+      the rest pose a standing figure, for rigs whose zero pose is not one and whose clips rarely stand;
+    - `name`, `description` (optional): shown in `Motion.source["rig"]`; keys starting with `_` are notes.
+    Example: `load_rig({"Hips": "pelvis", "LThigh": "left_hip", ...})`.
     """
     if isinstance(rig, RigMap):
         return rig
@@ -199,18 +215,31 @@ def _missing(mapping: list[int]) -> list[str]:
     return missing
 
 
-def _unknown_rig_error(names: list[str], file: str, rig: RigMap | None, mapping: list[int]) -> DataError:
+def _unknown_rig_error(names: list[str], file: str, rig: RigMap | None, mapping: list[int],
+                       parents: list[int] | None = None) -> DataError:
+    """The unknown-rig error: what is missing, a few source names, and a ready-to-edit map (written beside the data
+    when `parents` are known and the folder is writable, else shown in the message)."""
     mapped = {names[i] for i in mapping if i >= 0}
     unmapped = [n for n in names if n not in mapped and not n.endswith("_end")]
-    which = f"rig '{rig.name}'" if rig else f"any shipped rig table ({', '.join(shipped_rigs())})"
-    return DataError(file, f"unknown rig: {which} leaves SMPL joints {_missing(mapping)} without a source joint; "
-                           f"unmapped source joints: {unmapped}",
-                     "pass joint_map={'<source joint>': '<smpl joint>', ...} (e.g. {'" +
-                     (unmapped[0] if unmapped else "Hips") + "': 'pelvis'}) or rig='<table name or .json/.yaml>'; "
-                     "SMPL-24 names are in mcl.body.skeleton.JOINT_NAMES")
+    which = f"rig '{rig.name}'" if rig else f"no shipped rig table ({', '.join(shipped_rigs())})"
+    problem = (f"unknown rig: {which} maps SMPL joints {_missing(mapping)}; the file has {len(unmapped)} other "
+               f"joints ({', '.join(unmapped[:6])}{', …' if len(unmapped) > 6 else ''})")
+    if parents is None or not Path(file).exists():
+        return DataError(file, problem, "pass rig=MAP.json (bvh:FOLDER?rig=MAP.json), a JSON map of source joint "
+                                        "names to SMPL-24 names; see README 'Your own mocap'")
+    from .rig_guess import guess_joint_map, write_rig_map_template
+
+    path, text = write_rig_map_template(names, parents, file)
+    n = len(guess_joint_map(names, parents))
+    if path is None:
+        return DataError(file, problem, f"save this map (guessed {n} of 24 joints) as MAP.json, check and complete "
+                                        f"it, then pass rig=MAP.json:\n{text}")
+    return DataError(file, problem, f"wrote a map with the {n} joints mcl could guess to {path}: check it, add any "
+                                    f"missing joints, then pass rig={path} (bvh:FOLDER?rig={path.name} reads it from "
+                                    f"the data folder)")
 
 
-def detect_rig(names: list[str], file: str = "<source>") -> RigMap:
+def detect_rig(names: list[str], file: str = "<source>", parents: list[int] | None = None) -> RigMap:
     """The shipped table that maps all required SMPL joints and the most source joints; DataError when none does.
 
     Example: `detect_rig(parse_bvh("walk.bvh").names).name == "bandai"`.
@@ -226,12 +255,12 @@ def detect_rig(names: list[str], file: str = "<source>") -> RigMap:
         if best_key is None or key > best_key:
             best, best_key, best_map = rig, key, mapping
     if best is None or not best_key[0]:
-        raise _unknown_rig_error(names, file, None, best_map or [-1] * len(JOINT_NAMES))
+        raise _unknown_rig_error(names, file, None, best_map or [-1] * len(JOINT_NAMES), parents)
     return best
 
 
 def resolve_mapping(names: list[str], rig=None, joint_map: dict[str, str] | None = None,
-                    file: str = "<source>") -> tuple[RigMap, list[int]]:
+                    file: str = "<source>", parents: list[int] | None = None) -> tuple[RigMap, list[int]]:
     """The rig table in use and, for each SMPL-24 joint, the index of its source joint (-1: none).
 
     `joint_map` (source → SMPL) overrides `rig`; `rig=None` auto-detects among the shipped tables.
@@ -244,10 +273,10 @@ def resolve_mapping(names: list[str], rig=None, joint_map: dict[str, str] | None
     elif rig is not None:
         table = load_rig(rig)
     else:
-        table = detect_rig(names, file)
+        table = detect_rig(names, file, parents)
     mapping = _match(names, table)
     if _missing(mapping):
-        raise _unknown_rig_error(names, file, table, mapping)
+        raise _unknown_rig_error(names, file, table, mapping, parents)
     return table, mapping
 
 
@@ -488,7 +517,7 @@ def retarget(src: SourceMotion, rig=None, joint_map: dict[str, str] | None = Non
     the source's metres. Example: `retarget(parse_bvh("walk.bvh"), rig="cmu").to_tensor().shape[:2] == (25, 6)`.
     """
     sk = skeleton or load_skeleton()
-    table, mapping = resolve_mapping(src.names, rig, joint_map, src.file)
+    table, mapping = resolve_mapping(src.names, rig, joint_map, src.file, src.parents)
     glob, pos = src.fk()
     up, left, up_from = world_axes(src, table, mapping, pos)
     key = (table.name, repr(sorted(table.base_pose.items())), up.tobytes(), None if left is None else left.tobytes(),

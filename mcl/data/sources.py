@@ -11,9 +11,10 @@ A spec is `SOURCE[:PATH][?KEY=VALUE&KEY=VALUE]`:
                                               AMASS with BABEL labels (without babel=: unlabelled AMASS files);
                                               fps=30 resamples while loading (all of AMASS at 120 fps is GBs),
                                               cache=0 skips the on-disk cache of parsed clips
-    bvh:FOLDER?labels=PATTERN_OR_CSV&rig=bandai|cmu|mixamo|MAP.json
-    asf:FOLDER?labels=PATTERN_OR_CSV&rig=cmu&fps=120
-                                              ASF/AMC folders (CMU: 120 fps)
+    bvh:FOLDER?labels=PATTERN_OR_CSV&rig=bandai|cmu|mixamo|MAP.json&caption=TEMPLATE&cache=0
+    asf:FOLDER?labels=PATTERN_OR_CSV&rig=cmu&fps=120&skeleton=FILE.asf&caption=TEMPLATE&cache=0
+                                              BVH / ASF-AMC folders (CMU, HDM05: 120 fps); relative labels/rig
+                                              files are looked up in FOLDER first; parsed clips are cached
 
 `amass` without a path uses `$MCL_AMASS_DIR` and, without `babel=`, `$MCL_BABEL_DIR` when set. Loaders return clips
 at their native frame rate; `make_windows` resamples to 30 fps.
@@ -121,9 +122,21 @@ def _load_amass(spec: DataSpec, report: SkipReport, progress: bool) -> list[Moti
     return load_amass_folder(root, report=report, progress=progress, **kw)
 
 
+def _flag(spec: DataSpec, key: str, default: bool = True) -> bool:
+    v = spec.options.get(key)
+    if v is None or v == "":
+        return default
+    if v.lower() in ("1", "yes", "true", "on"):
+        return True
+    if v.lower() in ("0", "no", "false", "off"):
+        return False
+    raise DataError(f"data spec '{spec}'", f"option {key}={v!r} is not 1/0 (yes/no)")
+
+
 def _load_bvh(spec: DataSpec, report: SkipReport, progress: bool) -> list[Motion]:
     from .bvh import load_bvh_folder
-    return load_bvh_folder(spec.path, rig=spec.options.get("rig"), labels=spec.options.get("labels"), report=report)
+    return load_bvh_folder(spec.path, rig=spec.options.get("rig"), labels=spec.options.get("labels"), report=report,
+                           caption=spec.options.get("caption"), quiet=not progress, cache=_flag(spec, "cache"))
 
 
 def _load_asf(spec: DataSpec, report: SkipReport, progress: bool) -> list[Motion]:
@@ -134,7 +147,9 @@ def _load_asf(spec: DataSpec, report: SkipReport, progress: bool) -> list[Motion
     except ValueError:
         raise DataError(f"data spec '{spec}'", f"option fps={fps!r} is not a number") from None
     return load_asf_amc_folder(spec.path, rig=spec.options.get("rig"), labels=spec.options.get("labels"),
-                               report=report, **kw)
+                               report=report, skeleton=spec.options.get("skeleton"),
+                               caption=spec.options.get("caption"), quiet=not progress, cache=_flag(spec, "cache"),
+                               **kw)
 
 
 # --- availability ---------------------------------------------------------------------------------------------------
@@ -192,10 +207,12 @@ SOURCES: dict[str, _Source] = {
                      ("babel", "split", "fps", "cache"), "optional",
                      _load_amass, _amass_status),
     "bvh": _Source("a folder of BVH files, labels from file names or a CSV",
-                   "bvh:FOLDER[?labels=PATTERN_OR_CSV&rig=bandai|cmu|mixamo|MAP.json]", ("labels", "rig"),
+                   "bvh:FOLDER[?labels=PATTERN_OR_CSV&rig=bandai|cmu|mixamo|MAP.json&caption=TEMPLATE&cache=0]",
+                   ("labels", "rig", "caption", "cache"),
                    "required", _load_bvh, lambda: _module_status("mcl.data.bvh", "needs a folder: bvh:FOLDER")),
-    "asf": _Source("a folder of ASF/AMC files (CMU mocap), labels from file names or a CSV",
-                   "asf:FOLDER[?labels=PATTERN_OR_CSV&rig=cmu&fps=120]", ("labels", "rig", "fps"), "required",
+    "asf": _Source("a folder of ASF/AMC files (CMU, HDM05: ASF per subject or per trial), labels from names or a CSV",
+                   "asf:FOLDER[?labels=PATTERN_OR_CSV&rig=cmu&fps=120&skeleton=FILE.asf&caption=TEMPLATE&cache=0]",
+                   ("labels", "rig", "fps", "skeleton", "caption", "cache"), "required",
                    _load_asf,
                    lambda: _module_status("mcl.data.asf_amc", "needs a folder: asf:FOLDER")),
 }
