@@ -46,9 +46,10 @@ class TrainingDiverged(RuntimeError):
 
 
 # --- setup helpers ---------------------------------------------------------------------------------------------
-def load_motions(spec: str, report: SkipReport) -> list[Motion]:
+def load_motions(spec: str, report: SkipReport, progress: bool = True) -> list[Motion]:
     """Motions of a data spec through `mcl.data.sources.load` (`deepmimic`/`synthetic` also work without it).
 
+    Raises DataError with the skip report (what each file lacked and how to fix it) when the spec gives no motion.
     Example: `motions = load_motions("deepmimic", SkipReport())`.
     """
     try:
@@ -61,7 +62,12 @@ def load_motions(spec: str, report: SkipReport) -> list[Motion]:
             from .data.synthetic import synthetic_dataset
             return synthetic_dataset(16, frames=240)
         raise
-    return load_source(spec, report=report)
+    motions = load_source(spec, report=report, progress=progress)
+    if not motions:
+        from .data.errors import DataError
+        raise DataError(f"data spec '{spec}'", "gave no motions" + (f"\n{report.summary(limit=3)}" if len(report) else
+                                                                    ": no files found"))
+    return motions
 
 
 def space_key(space) -> str:
@@ -275,7 +281,7 @@ def train(cfg: TrainConfig | None = None, *, motions: list[Motion] | None = None
     report = SkipReport()
     data_spec = cfg.data if motions is None else f"custom ({len(motions)} motions)"
     if motions is None:
-        motions = load_motions(cfg.data, report)
+        motions = load_motions(cfg.data, report, progress=cfg.progress and main)
     motions = [m.resample(cfg.fps) for m in motions]
     train_m, val_m, split_desc = split_motions(motions, cfg.val_split, cfg.val_fraction, cfg.window_frames, report)
     text_ids: dict[str, int] = {}
@@ -289,7 +295,10 @@ def train(cfg: TrainConfig | None = None, *, motions: list[Motion] | None = None
                          f"{cfg.window_frames} frames at {cfg.fps} fps\n{report.summary()}")
 
     # frozen space: every distinct caption encoded once; images (one rendered frame per chunk) when it has them
+    named_space = space is None
     space = resolve_space(space if space is not None else cfg.space, cfg.cache_dir)
+    if named_space:  # record what "auto" (or any name) resolved to, so a resume rebuilds the same space
+        cfg = replace(cfg, space=space_key(space))
     notes = [f"data {data_spec}: {len(motions)} clips, {len(train_set)} train chunks, {len(val_set)} val windows",
              f"validation split {split_desc}", f"space {space_key(space)} (dim {space.dim}), {len(text_ids)} texts"]
     text_table = embed_texts(space, list(text_ids), progress=cfg.progress and main).to(device)
@@ -302,8 +311,9 @@ def train(cfg: TrainConfig | None = None, *, motions: list[Motion] | None = None
         notes.append(f"extended {len(extended)} clip(s) shorter than a window: " + "; ".join(extended))
     if len(report):
         notes.append(report.summary())
-    for n in notes:
-        say(n)
+    from .quiet import short_note
+    for n in notes:  # a long list (every extended clip) goes to the run's log.txt, the console gets its start
+        say(short_note(n, run / "log.txt" if main else None))
 
     latent = cfg.model.latent_dim or int(space.dim)
     if latent != int(space.dim):
