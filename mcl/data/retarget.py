@@ -222,7 +222,7 @@ def _unknown_rig_error(names: list[str], file: str, rig: RigMap | None, mapping:
     mapped = {names[i] for i in mapping if i >= 0}
     unmapped = [n for n in names if n not in mapped and not n.endswith("_end")]
     which = f"rig '{rig.name}'" if rig else f"no shipped rig table ({', '.join(shipped_rigs())})"
-    problem = (f"unknown rig: {which} maps SMPL joints {_missing(mapping)}; the file has {len(unmapped)} other "
+    problem = (f"unknown rig: {which} leaves SMPL joints {_missing(mapping)} unmapped; the file has {len(unmapped)} other "
                f"joints ({', '.join(unmapped[:6])}{', …' if len(unmapped) > 6 else ''})")
     if parents is None or not Path(file).exists():
         return DataError(file, problem, "pass rig=MAP.json (bvh:FOLDER?rig=MAP.json), a JSON map of source joint "

@@ -145,7 +145,7 @@ def write_rig_map_template(names: list[str], parents: list[int], data_file: str 
     """Write the template beside the data (`<folder>/mcl-rig-map.json`, never over an existing file) and return
     `(path, json_text)`; `path` is None when the folder cannot be written (print the text instead)."""
     folder = Path(data_file).parent
-    text = json.dumps(rig_map_template(names, parents, folder.name or "my-rig"), indent=2) + "\n"
+    text = json.dumps(rig_map_template(names, parents, folder.name or "my-rig"), indent=2, ensure_ascii=False) + "\n"
     path = folder / "mcl-rig-map.json"
     if path.exists():
         if path.read_text() == text:
