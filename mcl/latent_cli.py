@@ -261,14 +261,18 @@ def _table(rows: list[tuple[str, object]]) -> str:
 
 
 def cmd_eval(args) -> int:
+    if args.per_item and args.task not in ("reconstruction", "recognition"):
+        raise ValueError(f"--per-item: {args.task} has no per-window results (reconstruction and recognition do)")
+    from .quiet import no_progress_bars
+
+    with no_progress_bars(args.quiet):
+        return _eval(args)
+
+
+def _eval(args) -> int:
     from . import evaluate
     from .data.errors import SkipReport
 
-    if args.per_item and args.task not in ("reconstruction", "recognition"):
-        raise ValueError(f"--per-item: {args.task} has no per-window results (reconstruction and recognition do)")
-    if args.quiet:
-        from .quiet import silence_progress_bars
-        silence_progress_bars()
     run = _load_run(args)
     report = SkipReport()
     motions, ws = _eval_windows(args, run, report)
@@ -291,7 +295,8 @@ def cmd_eval(args) -> int:
             names = _class_names(args.classes) or sorted({x for w in ws
                                                           for x in evaluate.window_labels(w, args.label_key)})
         shown = names if args.raw_names else [n.replace("_", " ").replace("-", " ") for n in names]
-        prompts = [g if g else args.prompt.format(n) for n, g in zip(shown, given or [[]] * len(names))]
+        prompts = [(g if len(g) > 1 else g[0]) if g else args.prompt.format(n)
+                   for n, g in zip(shown, given or [[]] * len(names))]
         r = evaluate.recognition(run, ws, names, label_key=args.label_key, prompt=prompts, report=report)
         items = r.pop("items")
         result.update(r)

@@ -260,6 +260,8 @@ def train(cfg: TrainConfig | None = None, *, motions: list[Motion] | None = None
         >>> run = train(preset("cpu"), data="deepmimic", space="minilm", epochs=300)   # doctest: +SKIP
         >>> m = mcl.load(run)                                                          # doctest: +SKIP
     """
+    if isinstance(space, str):  # `space="minilm"` (what `mcl train --space` passes) is the config field, not an object
+        overrides["space"], space = space, None
     cfg = _resolve_config(cfg, dict(overrides))
     rank, world, local_rank = _dist_info()
     own_pg = False

@@ -38,13 +38,17 @@ def _overrides(args: argparse.Namespace) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
+    from .quiet import no_progress_bars
+
+    with no_progress_bars(args.quiet):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from .config import preset
     from .train import train
 
     overrides = _overrides(args)
-    if args.quiet:
-        from .quiet import silence_progress_bars
-        silence_progress_bars()
     if args.resume:
         overrides["resume"] = True
     saved = Path(args.out or "runs/run") / "config.json"

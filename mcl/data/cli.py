@@ -54,12 +54,12 @@ def cmd_check(args) -> int:
     from .errors import SkipReport
     from .sources import load, parse_spec
 
-    if args.quiet:
-        from ..quiet import silence_progress_bars
-        silence_progress_bars()
+    from ..quiet import no_progress_bars
+
     spec = parse_spec(args.spec)
     report = SkipReport()
-    motions = load(spec, report=report, progress=not args.quiet)
+    with no_progress_bars(args.quiet):
+        motions = load(spec, report=report, progress=not args.quiet)
     if not motions:
         raise ValueError(f"data spec '{spec}' gave no motions" + (f"\n{report.summary(limit=3)}" if len(report) else ""))
     stats = check_image(motions, args.out, n=args.n, title=str(spec))
@@ -106,7 +106,9 @@ def cmd_info(args) -> int:
     try:
         spec = parse_spec(args.spec)
         load_report = SkipReport()
-        motions = load(spec, report=load_report, progress=not args.no_progress)
+        from ..quiet import no_progress_bars
+        with no_progress_bars(args.no_progress):
+            motions = load(spec, report=load_report, progress=not args.no_progress)
     except DataError as e:
         print(f"error: {e}")
         return 2
