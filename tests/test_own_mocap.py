@@ -243,3 +243,19 @@ def test_bvh_folder_is_parsed_once(tmp_path, monkeypatch):
     assert len(calls) == 2
     sources.load(f"bvh:{tmp_path}?cache=0")
     assert len(calls) == 4
+
+
+# --- mcl data check: a PNG of frame 0 and the heights -------------------------------------------------------------
+def test_data_check_writes_a_png_and_says_who_stands(tmp_path, capsys):
+    from mcl.cli import main
+    for k in range(2):
+        write_bvh(tmp_path / f"c{k}.bvh", skeleton(), {}, still())
+    out = tmp_path / "check.png"
+    assert main(["data", "check", f"bvh:{tmp_path}", "--out", str(out), "-q"]) == 0
+    printed = capsys.readouterr().out
+    assert "2 of 2 clips stand on the floor" in printed and "file up axis +y" in printed
+    from PIL import Image
+    img = np.asarray(Image.open(out).convert("RGB"))
+    assert img.shape[0] > 200 and img.shape[1] > 300
+    blue = (img[..., 2] > 150) & (img[..., 0] < 120)  # the standing bodies are drawn blue
+    assert blue.mean() > 0.01
