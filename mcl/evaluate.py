@@ -57,11 +57,13 @@ def _mean(rows: list[dict[str, float]]) -> dict[str, float]:
     return {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
 
 
-def reconstruction(loaded, windows: Sequence[Motion], progress: bool = True) -> dict[str, float]:
+def reconstruction(loaded, windows: Sequence[Motion], progress: bool = True,
+                   items: list | None = None) -> dict[str, float]:
     """Mean reconstruction errors of encode → decode over `windows` (held-out ones for an honest number).
 
     Returns `mpjpe_mm`, `mpjpe_global_mm`, `angle_deg`, `accel` / `accel_target` (mean joint acceleration, m/s²,
-    a smoothness check) and `n`. Example: `reconstruction(run, val_windows)["mpjpe_mm"]`.
+    a smoothness check) and `n`; `items`, when a list, receives one row per window (see `item_row`).
+    Example: `reconstruction(run, val_windows)["mpjpe_mm"]`.
     """
     from tqdm.auto import tqdm
 
@@ -75,7 +77,18 @@ def reconstruction(loaded, windows: Sequence[Motion], progress: bool = True) -> 
         e["accel"] = metrics.acceleration(_joints(r), WINDOW_FPS)
         e["accel_target"] = metrics.acceleration(_joints(w), WINDOW_FPS)
         rows.append(e)
+        if items is not None:
+            items.append(dict(item_row(w), **e))
     return dict(_mean(rows), n=len(rows))
+
+
+def item_row(w: Motion) -> dict:
+    """What identifies a window in a per-item table: its clip, frames, first text and every label (`label:KEY`)."""
+    frames = w.source.get("frames", (0, w.num_frames))
+    row = {"clip": w.name, "start": frames[0], "stop": frames[1], "text": w.texts[0] if w.texts else ""}
+    for k, v in w.labels.items():
+        row[f"label:{k}"] = v if isinstance(v, (str, int, float)) else "|".join(map(str, v))
+    return row
 
 
 def length_study(loaded, windows: Sequence[Motion], lengths: Sequence[int] = (30, 60, 120),
@@ -122,14 +135,15 @@ def window_labels(w: Motion, label_key: str) -> list[str]:
 
 
 def recognition(loaded, windows: Sequence[Motion], class_names: Sequence[str] | None = None,
-                label_key: str = "action", prompt: str | Sequence[str] = "{}", ks: Sequence[int] = (1, 5),
+                label_key: str = "action", prompt: str | Sequence = "{}", ks: Sequence[int] = (1, 5),
                 report: SkipReport | None = None) -> dict:
     """Zero-shot recognition over a labelled set: each window against `prompt.format(name)` for every class.
 
     `class_names` defaults to the distinct labels under `label_key` (sorted); `prompt` is a template or one text per
     class (see `latent.class_prompts`). Windows with no label among the classes
     are skipped and listed in `report`. Returns `top1`, `top5` (%), `n`, `classes`, `per_class` top-1 (%) and the
-    `confusion` matrix (rows = true first label). Example: `recognition(run, ws, label_key="content")["top1"]`.
+    `confusion` matrix (rows = true first label) and `items`: per window its labels, the prediction, the rank of
+    its best true class (1 = top-1) and the top-5. Example: `recognition(run, ws, label_key="content")["top1"]`.
     """
     report = report if report is not None else SkipReport()
     if class_names is None:
@@ -160,7 +174,14 @@ def recognition(loaded, windows: Sequence[Motion], class_names: Sequence[str] | 
         sel = [i for i, lab in enumerate(labels) if c in lab]
         if sel:
             per_class[n] = 100.0 * float(np.mean([pred[i] in labels[i] for i in sel]))
-    out.update(n=len(keep), skipped=len(report), classes=names, per_class=per_class,
+    order = np.argsort(-probs, axis=1)
+    items = []
+    for i, w in enumerate(keep):
+        rank = 1 + min(int(np.where(order[i] == c)[0][0]) for c in labels[i])
+        items.append(dict(item_row(w), true="|".join(names[c] for c in labels[i]), predicted=names[pred[i]],
+                          rank=rank, p_predicted=float(probs[i, pred[i]]),
+                          top5="|".join(names[c] for c in order[i][:5])))
+    out.update(n=len(keep), skipped=len(report), classes=names, per_class=per_class, items=items,
                prompts=latent.class_prompts(names, prompt),
                confusion=metrics.confusion_matrix(pred, true, len(names)).tolist())
     return out

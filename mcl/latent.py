@@ -366,14 +366,31 @@ def class_scores(z_items: torch.Tensor, z_classes: torch.Tensor, logit_scale: fl
     return (logit_scale * zi @ zc.T).softmax(dim=-1)
 
 
-def class_prompts(class_names: Sequence[str], prompt: str | Sequence[str] = "{}") -> list[str]:
-    """The text embedded for each class: `prompt.format(name)`, or `prompt` itself when it is a list (one per class)."""
+def class_prompts(class_names: Sequence[str], prompt: str | Sequence[str | Sequence[str]] = "{}") -> list:
+    """The text embedded for each class: `prompt.format(name)`, or `prompt` itself when it is a list (one per class;
+    an item may be a list of several prompts, whose embeddings are averaged: CLIP's prompt ensembling)."""
     if isinstance(prompt, str):
         return [prompt.format(n) for n in class_names]
-    prompts = [str(p) for p in prompt]
+    prompts = [str(p) if isinstance(p, str) else [str(x) for x in p] for p in prompt]
     if len(prompts) != len(class_names):
         raise ValueError(f"{len(prompts)} prompts for {len(class_names)} classes: give one per class or a template")
     return prompts
+
+
+def class_embeddings(loaded, prompts: Sequence[str | Sequence[str]]) -> torch.Tensor:
+    """One embedding `(C, D)` per class: its prompt's, or the normalised mean of its prompts' unit embeddings (CLIP's
+    prompt ensembling, Radford et al. 2021). Example: `class_embeddings(run, ["walk", ["a person runs", "running"]])`.
+    """
+    groups = [[p] if isinstance(p, str) else list(p) for p in prompts]
+    if any(not g for g in groups):
+        raise ValueError("a class has no prompt")
+    flat = [t for g in groups for t in g]
+    e = torch.nn.functional.normalize(embed_texts(loaded, flat), dim=-1)
+    out, i = [], 0
+    for g in groups:
+        out.append(torch.nn.functional.normalize(e[i:i + len(g)].mean(0), dim=-1))
+        i += len(g)
+    return torch.stack(out)
 
 
 def classify(loaded, motions: Sequence[Operand], class_names: Sequence[str], prompt: str | Sequence[str] = "{}",
@@ -390,6 +407,6 @@ def classify(loaded, motions: Sequence[Operand], class_names: Sequence[str], pro
         raise ValueError("class names must be distinct")
     z = motions if isinstance(motions, torch.Tensor) else latents(loaded, list(motions))
     prompts = class_prompts(names, prompt)
-    probs = class_scores(z, embed_texts(loaded, prompts))
+    probs = class_scores(z, class_embeddings(loaded, prompts))
     k = min(k, len(names))
     return Classification(probs, probs.topk(k, dim=-1).indices, names, prompts)

@@ -208,15 +208,39 @@ def _class_names(value: str | None) -> list[str] | None:
     return names
 
 
+def _classes_file(path: str) -> tuple[list[str], list[list[str]]]:
+    """`--classes-file`: a CSV `class,prompt[,prompt…]` (a header line starting `class` is skipped); a class
+    without prompts uses `--prompt`'s template. Returns the class names and each class's prompts (maybe empty)."""
+    import csv
+
+    from .data.errors import DataError
+
+    p = Path(path)
+    try:
+        with p.open(newline="", encoding="utf-8-sig") as f:
+            rows = [[c.strip() for c in r] for r in csv.reader(f) if r and any(c.strip() for c in r)]
+    except OSError as e:
+        raise DataError(p, f"cannot read the classes file ({e.strerror})", "check the path") from None
+    rows = [r for r in rows if not r[0].startswith("#")]
+    if rows and rows[0][0].lower() == "class":
+        rows = rows[1:]
+    if not rows:
+        raise DataError(p, "no classes", "write one line per class: class,prompt[,prompt…]")
+    names = [r[0] for r in rows]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup or not all(names):
+        raise DataError(p, f"class names must be distinct and non-empty (repeated: {dup})",
+                        "one line per class: class,prompt[,prompt…]")
+    return names, [[c for c in r[1:] if c] for r in rows]
+
+
 def _eval_windows(args, run, report):
     """Clips and windows of `--data`; with `--split val` only the part the run held out for validation (the
     run's own split rule, `mcl.batches.split_motions`), so numbers are on frames the model never trained on."""
     from .data.windows import make_windows
     from .train import load_motions
 
-    motions = load_motions(args.data, report)
-    if not motions:
-        raise ValueError(f"--data {args.data!r} gave no motions")
+    motions = load_motions(args.data, report, progress=not args.quiet)
     if args.limit:
         motions = motions[: args.limit]
     split = args.split
@@ -239,11 +263,25 @@ def _eval_windows(args, run, report):
         notes: list[str] = []
         use = [fit_to_window(m.resample(30.0), args.frames, notes) for m in use]
         if notes:
-            print(f"extended {len(notes)} clip(s) shorter than {args.frames} frames (--short skip to leave them out)")
+            print(f"extended {len(notes)} clip(s) shorter than {args.frames} frames (--short skip to leave them out)"
+                  + (f": {'; '.join(notes[:3])}{'; …' if len(notes) > 3 else ''}" if not args.quiet else ""))
     ws = make_windows(use, length=args.frames, stride=args.stride, report=report)
     if not ws:
         raise ValueError(f"--data {args.data!r}: no {args.frames}-frame windows\n{report.summary()}")
     return motions, ws
+
+
+def _write_items(items: list[dict], path: str) -> None:
+    """One CSV row per window; columns in first-seen order (labels differ between clips)."""
+    import csv
+
+    cols = list(dict.fromkeys(k for row in items for k in row))
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=cols)
+        w.writeheader()
+        for row in items:
+            w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
 
 
 def _table(rows: list[tuple[str, object]]) -> str:
@@ -252,16 +290,26 @@ def _table(rows: list[tuple[str, object]]) -> str:
 
 
 def cmd_eval(args) -> int:
+    if args.per_item and args.task not in ("reconstruction", "recognition"):
+        raise ValueError(f"--per-item: {args.task} has no per-window results (reconstruction and recognition do)")
+    from .quiet import no_progress_bars
+
+    with no_progress_bars(args.quiet):
+        return _eval(args)
+
+
+def _eval(args) -> int:
     from . import evaluate
     from .data.errors import SkipReport
 
     run = _load_run(args)
     report = SkipReport()
     motions, ws = _eval_windows(args, run, report)
+    items: list[dict] = []
     result: dict = {"task": args.task, "run": str(args.run), "data": args.data, "split": args.split_used,
                     "windows": len(ws)}
     if args.task == "reconstruction":
-        r = evaluate.reconstruction(run, ws)
+        r = evaluate.reconstruction(run, ws, progress=not args.quiet, items=items)
         result.update(r)
         rows = [(k, v) for k, v in r.items()]
         if args.lengths:
@@ -269,10 +317,17 @@ def cmd_eval(args) -> int:
             result["lengths"] = study
             rows += [(f"L={L} {k}", v) for L, d in study.items() for k, v in d.items() if k != "n"]
     elif args.task == "recognition":
-        names = _class_names(args.classes) or sorted({x for w in ws for x in evaluate.window_labels(w, args.label_key)})
+        given: list[list[str]] = []
+        if args.classes_file:
+            names, given = _classes_file(args.classes_file)
+        else:
+            names = _class_names(args.classes) or sorted({x for w in ws
+                                                          for x in evaluate.window_labels(w, args.label_key)})
         shown = names if args.raw_names else [n.replace("_", " ").replace("-", " ") for n in names]
-        r = evaluate.recognition(run, ws, names, label_key=args.label_key, prompt=[args.prompt.format(n) for n in shown],
-                                 report=report)
+        prompts = [(g if len(g) > 1 else g[0]) if g else args.prompt.format(n)
+                   for n, g in zip(shown, given or [[]] * len(names))]
+        r = evaluate.recognition(run, ws, names, label_key=args.label_key, prompt=prompts, report=report)
+        items = r.pop("items")
         result.update(r)
         rows = [("top1 %", r["top1"]), ("top5 %", r["top5"]), ("windows", r["n"]), ("classes", len(r["classes"]))]
         rows += [(f"  {c}", v) for c, v in r["per_class"].items()]
@@ -287,8 +342,11 @@ def cmd_eval(args) -> int:
         rows += [(f"  {t}", f"→ {r['texts'][j]}") for t, j in zip(r["texts"], r["nearest"])]
     print(_table(rows))
     if len(report):
-        print(report.summary())
+        print(report.summary(limit=3 if args.quiet else 10))
         result["skip_report"] = report.skipped
+    if args.per_item:
+        _write_items([dict(row, split=args.split_used) for row in items], args.per_item)
+        print(f"wrote {len(items)} rows to {args.per_item}")
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(result, indent=2, default=str))
@@ -372,6 +430,13 @@ def register(sub) -> None:
     p.add_argument("--label-key", default="action", help="which Motion.labels entry holds the class (default action; "
                                                           "bandai: content or style; BABEL: actions)")
     p.add_argument("--prompt", default="{}", help="prompt template for class names, e.g. 'a person {}s' (default {})")
+    p.add_argument("--classes-file", metavar="CSV",
+                   help="classes and their own prompts: lines 'class,prompt[,prompt…]' (several prompts are averaged, "
+                        "CLIP's prompt ensembling; a class without prompts uses --prompt); replaces --classes")
+    p.add_argument("--per-item", metavar="OUT.csv",
+                   help="write one row per window: clip, frames, text, every label, and (recognition) the true "
+                        "class, prediction, rank of the true class, top-5; (reconstruction) its errors")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars; short lists only")
     p.add_argument("--raw-names", action="store_true", help="use class names as they are in prompts (default: "
                                                              "'_' and '-' read as spaces, e.g. dance_a → 'dance a')")
     p.add_argument("--split", default="auto", choices=["auto", "val", "train", "all"],

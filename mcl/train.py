@@ -54,9 +54,10 @@ MAX_WEIGHT_GROWTH = 1.5
 
 
 # --- setup helpers ---------------------------------------------------------------------------------------------
-def load_motions(spec: str, report: SkipReport) -> list[Motion]:
+def load_motions(spec: str, report: SkipReport, progress: bool = True) -> list[Motion]:
     """Motions of a data spec through `mcl.data.sources.load` (`deepmimic`/`synthetic` also work without it).
 
+    Raises DataError with the skip report (what each file lacked and how to fix it) when the spec gives no motion.
     Example: `motions = load_motions("deepmimic", SkipReport())`.
     """
     try:
@@ -69,7 +70,12 @@ def load_motions(spec: str, report: SkipReport) -> list[Motion]:
             from .data.synthetic import synthetic_dataset
             return synthetic_dataset(16, frames=240)
         raise
-    return load_source(spec, report=report)
+    motions = load_source(spec, report=report, progress=progress)
+    if not motions:
+        from .data.errors import DataError
+        raise DataError(f"data spec '{spec}'", "gave no motions" + (f"\n{report.summary(limit=3)}" if len(report) else
+                                                                    ": no files found"))
+    return motions
 
 
 def space_key(space) -> str:
@@ -306,6 +312,8 @@ def train(cfg: TrainConfig | None = None, *, motions: list[Motion] | None = None
         >>> run = train(preset("cpu"), data="deepmimic", space="minilm", epochs=300)   # doctest: +SKIP
         >>> m = mcl.load(run)                                                          # doctest: +SKIP
     """
+    if isinstance(space, str):  # `space="minilm"` (what `mcl train --space` passes) is the config field, not an object
+        overrides["space"], space = space, None
     cfg = _resolve_config(cfg, dict(overrides))
     run = Path(cfg.out)
     if _dist_info()[0] != 0:  # under torchrun only rank 0 owns and checks the run dir
@@ -344,7 +352,7 @@ def _train(cfg: TrainConfig, motions, space, latest: dict | None, early: list[st
     report = SkipReport()
     data_spec = cfg.data if motions is None else f"custom ({len(motions)} motions)"
     if motions is None:
-        motions = load_motions(cfg.data, report)
+        motions = load_motions(cfg.data, report, progress=cfg.progress and main)
     else:
         from .data.screen import screen_motions
         motions = screen_motions(motions, report)
@@ -363,7 +371,10 @@ def _train(cfg: TrainConfig, motions, space, latest: dict | None, early: list[st
                          f"{cfg.window_frames} frames at {cfg.fps} fps\n{report.summary()}")
 
     # frozen space: every distinct caption encoded once; images (one rendered frame per chunk) when it has them
+    named_space = space is None
     space = resolve_space(space if space is not None else cfg.space, cfg.cache_dir)
+    if named_space:  # record what "auto" (or any name) resolved to, so a resume rebuilds the same space
+        cfg = replace(cfg, space=space_key(space))
     notes = [f"data {data_spec}: {len(motions)} clips, {len(train_set)} train chunks, {len(val_set)} val windows",
              f"validation split {split_desc}", f"space {space_key(space)} (dim {space.dim}), {len(text_ids)} texts"]
     text_table = embed_texts(space, list(text_ids), progress=cfg.progress and main).to(device)
@@ -379,8 +390,9 @@ def _train(cfg: TrainConfig, motions, space, latest: dict | None, early: list[st
         notes.append(f"extended {len(extended)} clip(s) shorter than a window: " + "; ".join(extended))
     if len(report):
         notes.append(report.summary())
-    for n in notes:
-        say(n)
+    from .quiet import short_note
+    for n in notes:  # a long list (every extended clip) goes to the run's log.txt, the console gets its start
+        say(short_note(n, run / "log.txt" if main else None))
 
     if cfg.resume:  # every rank, so that all of them stop together
         _check_same_space(run, space)

@@ -2,6 +2,7 @@
 
     mcl train --data deepmimic --space minilm --preset cpu --epochs 300 --out runs/deepmimic-cpu
     mcl train --out runs/deepmimic-cpu --resume            # continue a killed run exactly where it stopped
+    mcl train --data bandai --space minilm --preset cpu --random-windows --epochs 60 --quiet --out runs/bandai-cpu
     torchrun --nproc_per_node 2 -m mcl.cli train --preset paper --data amass:... --out runs/paper
 """
 from __future__ import annotations
@@ -20,9 +21,9 @@ def _overrides(args: argparse.Namespace) -> dict:
             "warmup_steps": args.warmup_steps,
             "threads": args.threads, "precision": args.precision}
     out = {k: v for k, v in flat.items() if v is not None}
-    if args.fixed_windows:
-        out["fixed_windows"] = True
-    if args.no_progress:
+    if args.fixed_windows is not None:
+        out["fixed_windows"] = args.fixed_windows
+    if args.quiet:
         out["progress"] = False
     model = {k: v for k, v in {"n_layers": args.layers, "d_model": args.d_model, "n_heads": args.heads,
                                "d_ff": args.ff, "dropout": args.dropout}.items() if v is not None}
@@ -37,6 +38,13 @@ def _overrides(args: argparse.Namespace) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
+    from .quiet import no_progress_bars
+
+    with no_progress_bars(args.quiet):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from .config import preset
     from .train import train
 
@@ -46,6 +54,10 @@ def run(args: argparse.Namespace) -> int:
     if args.overwrite:
         overrides["overwrite"] = True
     saved = Path(args.out or "runs/run") / "config.json"
+    if args.resume and args.space is None and saved.exists():  # the space the run resolved, never "auto" again
+        from .checkpoint import read_json
+        recorded = read_json(saved)
+        overrides["space"] = recorded.get("space") or recorded["config"]["space"]
     if args.resume and args.preset is None and saved.exists():
         run_dir = train(None, **overrides)  # the saved config is the base, flags given here override it
     else:
@@ -86,8 +98,11 @@ def register(sub) -> None:
                                                                  "(≈2× faster matmuls on CPUs with AVX512-BF16)")
     p.add_argument("--val-split", choices=["auto", "time", "clip", "mirror", "none"])
     p.add_argument("--val-fraction", type=v.fraction, help="share of each clip held out by --val-split time")
-    p.add_argument("--fixed-windows", action="store_true", help="fixed non-overlapping windows instead of a "
-                                                                "random window per 100-frame chunk")
+    windows = p.add_mutually_exclusive_group()
+    windows.add_argument("--fixed-windows", dest="fixed_windows", action="store_const", const=True, default=None,
+                         help="fixed non-overlapping windows (the cpu preset's choice: DeepMimic's 15 looped clips)")
+    windows.add_argument("--random-windows", dest="fixed_windows", action="store_const", const=False,
+                         help="a random window per 100-frame chunk each epoch (the paper; better for large sets)")
     p.add_argument("--checkpoint-every", type=v.index, help="also checkpoint every N steps (default: each epoch)")
     p.add_argument("--cache-dir", help="where the space/renderer caches live")
     p.add_argument("--layers", type=v.count, help="override model.n_layers")
@@ -104,5 +119,7 @@ def register(sub) -> None:
     p.add_argument("--body", choices=["auto", "joints", "vertices"],
                    help="body term on SMPL-24 joints (FK) or SMPL vertices (needs MCL_SMPL_DIR); default auto: "
                         "vertices when SMPL files are configured")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("-q", "--quiet", "--no-progress", dest="quiet", action="store_true",
+                   help="no progress bars at all (data, texts, images, weights, training); long lists go to "
+                        "OUT/log.txt")
     p.set_defaults(func=run)

@@ -38,8 +38,11 @@ END = {"Head": (0, 0.15, 0), "LeftToeBase": (0, 0, 0.05), "RightToeBase": (0, 0,
 
 
 def write_bvh(path, joints, frames: dict[str, np.ndarray], root_pos: np.ndarray, order="ZXY", unit=1.0,
-              six_channels=False, fps=30.0, rename=None):
-    """Write a BVH: `frames[name]` are rotation matrices `(T, 3, 3)` (identity where absent), root at `root_pos`."""
+              six_channels=False, fps=30.0, rename=None, root_offset=None):
+    """Write a BVH: `frames[name]` are rotation matrices `(T, 3, 3)` (identity where absent), root at `root_pos`.
+
+    `root_offset`: write it as the root OFFSET and the root channels relative to it (iClone-style files), instead
+    of a zero OFFSET and absolute channels."""
     rename = rename or {}
     kids = {}
     for name, parent, _ in joints:
@@ -56,12 +59,13 @@ def write_bvh(path, joints, frames: dict[str, np.ndarray], root_pos: np.ndarray,
         pad = "  " * depth
         lines.append(f"{pad}{'ROOT' if root else 'JOINT'} {rename.get(name, name)}")
         lines.append(pad + "{")
-        o = offs[name] if not root else np.zeros(3)
+        o = offs[name] if not root else np.zeros(3) if root_offset is None else np.asarray(root_offset) * unit
         lines.append(f"{pad}  OFFSET {o[0]:.6f} {o[1]:.6f} {o[2]:.6f}")
         rot = " ".join(f"{a}rotation" for a in order)
         if root or six_channels:
             lines.append(f"{pad}  CHANNELS 6 Xposition Yposition Zposition {rot}")
-            cols.append(root_pos * unit if root else np.broadcast_to(offs[name], (T, 3)))
+            cols.append((root_pos * unit - (0 if root_offset is None else np.asarray(root_offset) * unit)) if root
+                        else np.broadcast_to(offs[name], (T, 3)))
         else:
             lines.append(f"{pad}  CHANNELS 3 {rot}")
         cols.append(euler(name))

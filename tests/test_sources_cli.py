@@ -84,7 +84,8 @@ def test_file_sources_pass_their_options(monkeypatch, tmp_path):
     load(f"bvh:{tmp_path}?labels={{action}}_{{_}}&rig=bandai", report=report)
     load(f"asf:{tmp_path}?rig=cmu&fps=60")
     load("bandai?limit=7&contents=walk,run")
-    assert calls[0] == ("bvh", str(tmp_path), {"rig": "bandai", "labels": "{action}_{_}", "report": report})
+    assert calls[0] == ("bvh", str(tmp_path), {"rig": "bandai", "labels": "{action}_{_}", "report": report,
+                                               "caption": None, "quiet": False, "cache": True})
     assert calls[1][0] == "asf" and calls[1][2]["fps"] == 60.0 and calls[1][2]["rig"] == "cmu"
     assert calls[2][0] == "bandai" and calls[2][1] is None
     assert calls[2][2]["limit"] == 7 and calls[2][2]["contents"] == ["walk", "run"] and calls[2][2]["styles"] is None

@@ -22,9 +22,9 @@ import torch
 from ..body.rotations import euler_to_rotmat
 from .errors import DataError, SkipReport
 from .motion import Motion
-from .retarget import SourceMotion, one_thread, retarget
+from .retarget import SourceMotion, one_thread, retarget, warn_retarget
 
-__all__ = ["parse_asf", "parse_amc", "load_asf_amc", "load_asf_amc_folder", "INCH"]
+__all__ = ["parse_asf", "parse_amc", "load_asf_amc", "load_asf_amc_folder", "skeleton_for", "INCH"]
 
 INCH = 0.0254
 _DOF = {"rx": ("X", None), "ry": ("Y", None), "rz": ("Z", None), "tx": (None, 0), "ty": (None, 1), "tz": (None, 2),
@@ -243,32 +243,79 @@ def load_asf_amc(asf_path: str | os.PathLike, amc_path: str | os.PathLike, rig=N
         motion = retarget(src, rig=rig, joint_map=joint_map, scale=src.meta["unit_m_asf"],
                           to_smpl_size=to_smpl_size)
     motion.source.update(dataset="asf-amc", name=Path(amc_path).stem)
+    warn_retarget(motion)
     return motion
+
+
+def skeleton_for(amc: str | os.PathLike, skeleton: str | os.PathLike | None = None) -> Path:
+    """The ASF skeleton of an AMC file, in the layouts datasets are published in:
+
+    1. `skeleton=` (a path, or a file name looked up beside the AMC and then in its parent folders);
+    2. per trial: `<amc stem>.asf` beside it (HDM05: `HDM_mm_hopBothLegs1hops_031.asf` + `.amc`, several subjects
+       in one folder);
+    3. per subject: the longest `_`-separated prefix of the AMC's name with an `.asf` beside it (CMU:
+       `07_01.amc` → `07.asf`; `HDM_mm_walk_001.amc` → `HDM_mm.asf`);
+    4. the only `.asf` in the AMC's folder.
+    Raises DataError naming what was tried and how to name the skeleton. Example: `skeleton_for("07/07_01.amc")`.
+    """
+    amc = Path(amc)
+    if skeleton:
+        given = Path(skeleton).expanduser()
+        tries = [given] if given.is_absolute() else [d / given for d in (amc.parent, *amc.parents)]
+        for t in tries:
+            if t.is_file():
+                return t
+        raise DataError(amc, f"skeleton={skeleton} not found beside it or in a folder above it",
+                        "give skeleton= a path or the file name of the .asf")
+    parts = amc.stem.split("_")
+    names = [amc.stem] + ["_".join(parts[:k]) for k in range(len(parts) - 1, 0, -1)]
+    for n in names:
+        cand = amc.with_name(n + ".asf")
+        if cand.exists():
+            return cand
+    asfs = sorted(amc.parent.glob("*.asf"))
+    if len(asfs) == 1:
+        return asfs[0]
+    tried = ", ".join(n + ".asf" for n in names)
+    hint = ("the folder has several .asf files: name the one to use with skeleton=FILE.asf "
+                   "(e.g. asf:FOLDER?skeleton=HDM_mm.asf)" if asfs else
+                   "put the skeleton beside the AMC as TRIAL.asf (per trial) or SUBJECT.asf (per subject), or "
+                   "name it with skeleton=FILE.asf (asf:FOLDER?skeleton=FILE.asf)")
+    raise DataError(amc, f"no skeleton: none of {tried} and {len(asfs) or 'no'} .asf file(s) in {amc.parent}",
+                    hint)
 
 
 def load_asf_amc_folder(folder: str | os.PathLike, rig=None, joint_map: dict[str, str] | None = None,
                         labels: str | os.PathLike | None = None, report: SkipReport | None = None,
-                        fps: float = 120.0) -> list[Motion]:
-    """All AMC files under `folder` (CMU layout: `subject.asf` beside `subject_trial.amc`) as SMPL-24 motions.
-
-    Each AMC uses the ASF named by the part of its name before the last `_` (`07_01.amc` → `07.asf`), else the only
-    ASF in its folder. Files without a skeleton, or that fail to parse, are skipped and counted in `report`.
-    `labels` as for `load_bvh_folder`. Example: `load_asf_amc_folder("cmu/07", labels="{subject}_{trial}")`.
+                        fps: float = 120.0, skeleton: str | os.PathLike | None = None,
+                        caption: str | None = None, quiet: bool = False, cache: bool = True) -> list[Motion]:
+    """All AMC files under `folder` as SMPL-24 motions, each with its ASF skeleton found by `skeleton_for`
+    (per trial as HDM05, per subject as CMU, the folder's only ASF, or `skeleton=`). Files without a skeleton, or
+    that fail to parse, are skipped and counted in `report` with the hint that says what to do. `labels`,
+    `caption`, `rig` and `cache` as for `load_bvh_folder`.
+    Example: `load_asf_amc_folder("HDM05/", labels="HDM_{subject}_{motion}_{take}", fps=120)`.
     """
-    from .labels import load_folder
+    from .cache import cached_motions, folder_cache_key
+    from .labels import in_data_folder, load_folder
 
     folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(folder, "no such folder", "give the folder that holds the .amc and .asf files")
+    if isinstance(rig, (str, Path)) and str(rig).lower().endswith((".json", ".yaml", ".yml")):
+        rig = in_data_folder(rig, folder)
+    if labels is not None and str(labels).lower().endswith(".csv"):
+        labels = in_data_folder(labels, folder)
     amcs = sorted(folder.rglob("*.amc"))
 
-    def skeleton_for(amc: Path) -> Path:
-        cand = amc.with_name(amc.stem.rsplit("_", 1)[0] + ".asf")
-        if cand.exists():
-            return cand
-        asfs = sorted(amc.parent.glob("*.asf"))
-        if len(asfs) == 1:
-            return asfs[0]
-        raise DataError(amc, f"no skeleton: neither {cand.name} nor a single .asf in {amc.parent}",
-                        "put subject.asf beside subject_trial.amc")
+    def build(rep: SkipReport) -> list[Motion]:
+        return load_folder(amcs, lambda f: load_asf_amc(skeleton_for(f, skeleton), f, rig=rig, joint_map=joint_map,
+                                                        fps=fps),
+                           labels=labels, report=rep, what=f"AMC files in {folder}", folder=folder, quiet=quiet,
+                           caption=caption)
 
-    return load_folder(amcs, lambda f: load_asf_amc(skeleton_for(f), f, rig=rig, joint_map=joint_map, fps=fps),
-                       labels=labels, report=report, what=f"AMC files in {folder}", folder=folder)
+    asfs = sorted(folder.rglob("*.asf"))
+    key = folder_cache_key("asf", amcs + asfs, ("asf_amc.py", "retarget.py", "labels.py", "motion.py",
+                                                "rig_guess.py"),
+                           rig=str(rig) if rig is not None else None, joint_map=joint_map, labels=labels,
+                           caption=caption, fps=fps, skeleton=str(skeleton) if skeleton else None)
+    return cached_motions(f"asf-{folder.name}", key, build, report, enabled=cache and bool(amcs))

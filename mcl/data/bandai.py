@@ -162,7 +162,7 @@ def load_bandai(path: str | os.PathLike | None = None, report: SkipReport | None
 
     def build(rep: SkipReport) -> list[Motion]:
         motions = load_folder(files, load_one, labels=PATTERN, report=rep, what="Bandai-Namco ds-2 clips",
-                              folder=root / "data")
+                              folder=root / "data", caption=False)
         for m in motions:
             m.texts = bandai_captions(m.labels["content"], m.labels["style"]) + m.texts
         return motions

@@ -22,7 +22,7 @@ import torch
 from ..body.rotations import euler_to_rotmat
 from .errors import DataError, SkipReport
 from .motion import Motion
-from .retarget import SourceMotion, one_thread, retarget
+from .retarget import SourceMotion, one_thread, retarget, warn_retarget
 
 __all__ = ["parse_bvh", "load_bvh", "load_bvh_folder"]
 
@@ -245,8 +245,11 @@ def parse_bvh(path: str | os.PathLike) -> SourceMotion:
 
     fps = 1.0 / frame_time
     fps = float(round(fps)) if abs(fps - round(fps)) < 1e-3 else fps
+    # Root position channels replace the root OFFSET (the BVH convention); some exporters (iClone) write them
+    # relative to it. Retargeting puts every clip on the floor either way; the offset lets it tell the two apart.
+    meta = {"root_offset": offsets[0]} if any(c in _POS for c in channels[0]) and offsets[0].any() else {}
     return SourceMotion(names=names, parents=parents, offsets=offsets, rotations=rotations,
-                        translations=translations, fps=fps, file=file)
+                        translations=translations, fps=fps, file=file, meta=meta)
 
 
 def load_bvh(path: str | os.PathLike, rig=None, joint_map: dict[str, str] | None = None,
@@ -263,22 +266,42 @@ def load_bvh(path: str | os.PathLike, rig=None, joint_map: dict[str, str] | None
         src = parse_bvh(path)
         motion = retarget(src, rig=rig, joint_map=joint_map, scale=scale, to_smpl_size=to_smpl_size)
     motion.source.update(dataset="bvh", name=Path(path).stem)
+    warn_retarget(motion)
     return motion
 
 
 def load_bvh_folder(folder: str | os.PathLike, rig=None, joint_map: dict[str, str] | None = None,
                     labels: str | os.PathLike | None = None, report: SkipReport | None = None,
-                    recursive: bool = True, **kwargs) -> list[Motion]:
+                    recursive: bool = True, caption: str | None = None, quiet: bool = False, cache: bool = True,
+                    **kwargs) -> list[Motion]:
     """All `*.bvh` under `folder` as SMPL-24 motions, with labels and texts from `labels`.
 
     `labels`: None, a file-name pattern like `"dataset-2_{content}_{style}_{id}"` (fields → `Motion.labels`,
-    `{_}` ignores a part) or a CSV path with columns `file,text[,more label columns]`. Files that fail to parse or
+    `{_}` ignores a part) or a CSV (`file` + any label columns, `text` optional; a relative path is looked up in
+    `folder` first); `caption`: template for clips with labels but no text (see `labels.caption_from_labels`);
+    `rig`: as for `load_bvh` (a relative map file is looked up in `folder` first). Files that fail to parse or
     have no labels are skipped and counted in `report` (printed at the end); a progress bar runs over the files.
+    `cache`: keep the parsed clips in the motion cache (`mcl.data.cache`), keyed by the files' sizes and times,
+    the options and the code, so a second load (every `mcl eval`) reads one file.
     Example: `report = SkipReport(); ms = load_bvh_folder("bvh/", labels="{subject}_{take}", report=report)`.
     """
-    from .labels import load_folder
+    from .cache import cached_motions, folder_cache_key
+    from .labels import in_data_folder, load_folder
 
     folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(folder, "no such folder", "give the folder that holds the .bvh files")
+    if isinstance(rig, (str, Path)) and str(rig).lower().endswith((".json", ".yaml", ".yml")):
+        rig = in_data_folder(rig, folder)
+    if labels is not None and str(labels).lower().endswith(".csv"):
+        labels = in_data_folder(labels, folder)
     files = sorted(folder.rglob("*.bvh") if recursive else folder.glob("*.bvh"))
-    return load_folder(files, lambda f: load_bvh(f, rig=rig, joint_map=joint_map, **kwargs), labels=labels,
-                       report=report, what=f"BVH files in {folder}")
+
+    def build(rep: SkipReport) -> list[Motion]:
+        return load_folder(files, lambda f: load_bvh(f, rig=rig, joint_map=joint_map, **kwargs), labels=labels,
+                           report=rep, what=f"BVH files in {folder}", folder=folder, quiet=quiet, caption=caption)
+
+    key = folder_cache_key("bvh", files, ("bvh.py", "retarget.py", "labels.py", "motion.py", "rig_guess.py"),
+                           rig=str(rig) if rig is not None else None, joint_map=joint_map, labels=labels,
+                           caption=caption, **{k: str(v) for k, v in kwargs.items()})
+    return cached_motions(f"bvh-{folder.name}", key, build, report, enabled=cache and bool(files))

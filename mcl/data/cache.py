@@ -119,3 +119,15 @@ def cached_motions(name: str, key: str, build: Callable[[SkipReport], list[Motio
     if enabled:
         save_motions(path, motions, fresh)
     return motions
+
+
+def folder_cache_key(kind: str, files: list, modules: tuple[str, ...], **options) -> str:
+    """The cache key of a parsed folder of mocap files: the files' stamps, the options (a file-valued option such
+    as a rig map or labels CSV by its stamp), the parsing code and the shipped rig tables.
+
+    Example: `folder_cache_key("bvh", files, ("bvh.py", "retarget.py"), rig=None, labels="{action}_{_}")`.
+    """
+    opts = {k: (file_stamp(v) if isinstance(v, (str, Path)) and Path(v).is_file() else v) for k, v in options.items()}
+    rigs = sorted((Path(__file__).parent / "rigs").glob("*.json"))
+    return cache_key(kind=kind, files=[file_stamp(f) for f in files], options=opts, code=code_stamp(*modules),
+                     rigs=hashlib.sha1(b"".join(p.read_bytes() for p in rigs)).hexdigest())

@@ -31,8 +31,49 @@ def register(subparsers) -> None:
     info.add_argument("--fps", type=float, default=WINDOW_FPS, help="window frame rate (default: %(default)s)")
     info.add_argument("--stride", type=int, default=None, help="window stride in frames (default: the length)")
     info.add_argument("--top", type=int, default=10, help="label values to show per label (default: %(default)s)")
-    info.add_argument("--no-progress", action="store_true", help="no progress bars")
+    info.add_argument("-q", "--quiet", "--no-progress", dest="no_progress", action="store_true",
+                      help="no progress bars; short lists only")
     info.set_defaults(func=cmd_info)
+
+    check = sub.add_parser("check", help="render frame 0 of a few clips to a PNG: do the bodies stand?",
+                           description="Load a data spec and draw the first frame of a few clips side by side on "
+                                       "the floor (y = 0), with head, pelvis and lowest-joint heights, the up axis "
+                                       "found and any retargeting warning, so a wrong rig map or up axis shows at "
+                                       "once. Example: mcl data check 'bvh:mocap/?rig=mcl-rig-map.json' "
+                                       "--out check.png",
+                           epilog=f"Specs: {_usages()}", formatter_class=argparse.RawDescriptionHelpFormatter)
+    check.add_argument("spec", help="a data spec, e.g. bvh:FOLDER?rig=MAP.json, asf:FOLDER, bandai?limit=6")
+    check.add_argument("--out", default="data-check.png", help="PNG to write (default: %(default)s)")
+    check.add_argument("--n", type=int, default=6, help="clips to draw (default: %(default)s)")
+    check.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    check.set_defaults(func=cmd_check)
+
+
+def cmd_check(args) -> int:
+    from ..render.check import check_image
+    from .errors import SkipReport
+    from .sources import load, parse_spec
+
+    from ..quiet import no_progress_bars
+
+    spec = parse_spec(args.spec)
+    report = SkipReport()
+    with no_progress_bars(args.quiet):
+        motions = load(spec, report=report, progress=not args.quiet)
+    if not motions:
+        raise ValueError(f"data spec '{spec}' gave no motions" + (f"\n{report.summary(limit=3)}" if len(report) else ""))
+    stats = check_image(motions, args.out, n=args.n, title=str(spec))
+    for s, m in zip(stats, motions):
+        up = m.source.get("up_axis")
+        print(f"{'ok ' if s['standing'] else 'BAD'} {s['clip']}: head {s['head_m']:.2f} m, pelvis {s['pelvis_m']:.2f} m, "
+              f"feet {s['feet_m']:.2f} m, lowest joint {s['lowest_m']:+.3f} m (clip: {s['clip_lowest_m']:+.3f} m)"
+              + (f", file up axis {up} (from the {m.source.get('up_from')})" if up else ""))
+        for w in s["warnings"]:
+            print(f"    warning: {w}")
+    bad = sum(not s["standing"] for s in stats)
+    print(f"{len(stats) - bad} of {len(stats)} clips stand on the floor; wrote {args.out}"
+          + (f"; skipped {len(report)} file(s):\n{report.summary(limit=3)}" if len(report) else ""))
+    return 0 if not bad else 1
 
 
 def cmd_list(args) -> int:
@@ -64,7 +105,9 @@ def cmd_info(args) -> int:
 
     spec = parse_spec(args.spec)  # bad specs and paths: one `mcl: error:` line (mcl.cli.entry)
     load_report = SkipReport()
-    motions = load(spec, report=load_report, progress=not args.no_progress)
+    from ..quiet import no_progress_bars
+    with no_progress_bars(args.no_progress):
+        motions = load(spec, report=load_report, progress=not args.no_progress)
     if not motions:
         raise DataError(f"data spec '{spec}'", "no clips could be read" + (f"\n{load_report.summary()}"
                                                                             if len(load_report) else ""),

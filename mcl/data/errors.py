@@ -28,15 +28,22 @@ class SkipReport:
         return len(self.skipped)
 
     def summary(self, limit: int = 10) -> str:
-        """One line per reason with its count, then the first `limit` items. Empty string when nothing was skipped."""
+        """One line per reason with its count and, under it, the items it names (at most `limit` items in all).
+        Empty string when nothing was skipped. Each reason is printed once, however many files share it."""
         if not self.skipped:
             return ""
         from collections import Counter
         counts = Counter(why for _, why in self.skipped)
-        lines = [f"skipped {len(self.skipped)} item(s):"] + [f"  {n} × {why}" for why, n in counts.most_common()]
-        lines += [f"  - {what}: {why}" for what, why in self.skipped[:limit]]
-        if len(self.skipped) > limit:
-            lines.append(f"  … and {len(self.skipped) - limit} more")
+        lines = [f"skipped {len(self.skipped)} item(s):"]
+        shown = 0
+        for why, n in counts.most_common():
+            lines.append(f"  {n} × {why}")
+            items = [what for what, w in self.skipped if w == why]
+            take = items[:max(0, limit - shown)]
+            shown += len(take)
+            lines += [f"    - {what}" for what in take]
+            if len(items) > len(take):
+                lines.append(f"    … and {len(items) - len(take)} more")
         return "\n".join(lines)
 
     def extend(self, other: "SkipReport") -> None:

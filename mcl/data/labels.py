@@ -2,8 +2,12 @@
 
 - Pattern: `"dataset-2_{content}_{style}_{id}"` matched against the file name without extension; `{name}` fields
   become `Motion.labels`, `{_}` ignores a part. A file that does not match is skipped and reported.
-- CSV: columns `file,text[,more]`; `file` is the file name (with or without extension) or a path relative to the
-  folder; several rows for one file give several texts; extra columns become labels.
+- CSV: a `file` column and any label columns, `text` optional (`file,content,style` is enough for recognition);
+  `file` is the file name (with or without extension) or a path relative to the data folder; several rows for one
+  file give several texts; the other columns become labels. A relative CSV path is looked up in the data folder
+  first, then the working directory.
+- Captions: a clip with labels but no text gets `caption_template.format(**labels)` (spec option `caption=`),
+  else its label values joined (`walk elderly`), `_`/`-` read as spaces.
 - Captions: `bandai_captions("walk", "elderly")` → several natural sentences that keep the style word.
 """
 from __future__ import annotations
@@ -11,13 +15,16 @@ from __future__ import annotations
 import csv
 import os
 import re
+import warnings
 from pathlib import Path
 from typing import Callable, Iterable
 
 from .errors import DataError, SkipReport
 from .motion import Motion
+from .retarget import RetargetWarning
 
-__all__ = ["pattern_regex", "labels_from_name", "read_labels_csv", "LabelSource", "load_folder", "bandai_captions"]
+__all__ = ["pattern_regex", "labels_from_name", "read_labels_csv", "LabelSource", "load_folder", "bandai_captions",
+           "in_data_folder", "caption_from_labels"]
 
 
 def pattern_regex(pattern: str) -> re.Pattern:
@@ -57,7 +64,7 @@ def labels_from_name(path: str | os.PathLike, pattern: str | re.Pattern) -> dict
 
 
 def read_labels_csv(path: str | os.PathLike) -> dict[str, tuple[list[str], dict[str, str]]]:
-    """`file → (texts, labels)` from a CSV with a header `file,text[,more columns]`.
+    """`file → (texts, labels)` from a CSV with a header `file[,text][,label columns]`.
 
     Example: a row `walk01.bvh,a person walks slowly,walk` under `file,text,action` gives
     `{"walk01.bvh": (["a person walks slowly"], {"action": "walk"})}`.
@@ -67,16 +74,17 @@ def read_labels_csv(path: str | os.PathLike) -> dict[str, tuple[list[str], dict[
         with path.open(newline="", encoding="utf-8-sig") as f:
             reader = csv.DictReader(f)
             cols = [c.strip() for c in (reader.fieldnames or [])]
-            if "file" not in cols or "text" not in cols:
-                raise DataError(path, f"labels CSV has columns {cols}, needs 'file' and 'text'",
-                                "write a header line 'file,text' (more columns become labels)")
+            if "file" not in cols or len(cols) < 2:
+                raise DataError(path, f"labels CSV has columns {cols}, needs 'file' and a text or label column",
+                                "write a header line such as 'file,text' or 'file,action,style' (columns other "
+                                "than file and text become labels)")
             out: dict[str, tuple[list[str], dict[str, str]]] = {}
             for no, row in enumerate(reader, start=2):
                 row = {(k or "").strip(): (v or "").strip() for k, v in row.items()}
                 if not row["file"]:
                     raise DataError(path, f"line {no}: empty 'file' value")
                 texts, labels = out.setdefault(row["file"], ([], {}))
-                if row["text"] and row["text"] not in texts:
+                if row.get("text") and row["text"] not in texts:
                     texts.append(row["text"])
                 labels.update({k: v for k, v in row.items() if k not in ("file", "text") and k and v})
             return out
@@ -87,19 +95,22 @@ def read_labels_csv(path: str | os.PathLike) -> dict[str, tuple[list[str], dict[
 class LabelSource:
     """Labels for files of one folder from `spec`: None, a file-name pattern, or a CSV path (ends in `.csv`).
 
+    `caption`: template for clips with labels and no text (None: the labels joined; False: leave texts empty).
     `apply(file, motion)` sets `motion.labels`/`texts` and returns True, or returns False with the reason in
     `self.last_reason` when the file has no labels. Example: `LabelSource("{subject}_{take}", folder)`.
     """
 
-    def __init__(self, spec: str | os.PathLike | None, folder: str | os.PathLike | None = None):
-        self.spec, self.folder = spec, Path(folder) if folder else None
+    def __init__(self, spec: str | os.PathLike | None, folder: str | os.PathLike | None = None,
+                 caption: str | bool | None = None):
+        self.spec, self.folder, self.caption = spec, Path(folder) if folder else None, caption
         self.rx = self.table = None
         self.used: set[str] = set()
         self.last_reason = ""
         if spec is None:
             return
         if str(spec).lower().endswith(".csv"):
-            self.table = read_labels_csv(spec)
+            self.spec = in_data_folder(spec, self.folder)
+            self.table = read_labels_csv(self.spec)
         else:
             self.rx = pattern_regex(str(spec))
 
@@ -138,6 +149,8 @@ class LabelSource:
             texts, labels = row
             motion.texts = list(texts) + [t for t in motion.texts if t not in texts]
             motion.labels.update(labels)
+        if not motion.texts and motion.labels and self.caption is not False:
+            motion.texts = [caption_from_labels(motion.labels, self.caption)]
         return True
 
     def unused_rows(self) -> list[str]:
@@ -145,13 +158,40 @@ class LabelSource:
         return sorted(set(self.table) - self.used) if self.table is not None else []
 
 
+def in_data_folder(path: str | os.PathLike, folder: str | os.PathLike | None) -> Path:
+    """A relative path named in a data spec (`labels=x.csv`, `rig=map.json`): the data folder's file when it has
+    one, else as given (the working directory). Example: `in_data_folder("labels.csv", "mocap/")`."""
+    p = Path(path).expanduser()
+    if not p.is_absolute() and folder is not None and (Path(folder) / p).exists():
+        return Path(folder) / p
+    return p
+
+
+def caption_from_labels(labels: dict, template: str | None = None) -> str:
+    """A caption for a clip with labels and no text: `template.format(**labels)`, else the label values joined.
+
+    Example: `caption_from_labels({"content": "walk", "style": "old"}, "a {style} person {content}s")` →
+    `'a old person walks'`; `caption_from_labels({"action": "pick_up"})` → `'pick up'`.
+    """
+    if template:
+        try:
+            return template.format(**labels)
+        except (KeyError, IndexError, ValueError) as e:
+            raise DataError(f"caption template {template!r}", f"cannot be filled from the labels {sorted(labels)} "
+                                                              f"({e})", "name only label columns in {braces}") from None
+    vals = [str(v) for k, v in labels.items() if isinstance(v, str) and k not in ("id", "take", "trial", "file")]
+    return " ".join(v.replace("_", " ").replace("-", " ") for v in vals) or " ".join(map(str, labels.values()))
+
+
 def load_folder(files: Iterable[str | os.PathLike], load: Callable[[Path], Motion],
                 labels: str | os.PathLike | None = None, report: SkipReport | None = None,
-                what: str = "files", folder: str | os.PathLike | None = None, quiet: bool = False) -> list[Motion]:
+                what: str = "files", folder: str | os.PathLike | None = None, quiet: bool = False,
+                caption: str | bool | None = None) -> list[Motion]:
     """Load each file with `load`, attach labels, skip and count failures; a tqdm progress bar runs over the files.
 
-    Parse errors (`DataError`) and unlabelled files are added to `report` with their reason and the count is
-    printed. Example: `load_folder(sorted(Path("d").glob("*.bvh")), load_bvh, labels="{action}_{take}")`.
+    Parse errors (`DataError`, with the hint that says what to do) and unlabelled files are added to `report` with
+    their reason and the count is printed; retargeting warnings (upside down, under the floor) are counted and
+    printed once per kind. Example: `load_folder(sorted(Path("d").glob("*.bvh")), load_bvh, labels="{action}_{take}")`.
     """
     from tqdm.auto import tqdm
 
@@ -159,24 +199,35 @@ def load_folder(files: Iterable[str | os.PathLike], load: Callable[[Path], Motio
     report = report if report is not None else SkipReport()
     if folder is None and files:
         folder = Path(os.path.commonpath([str(f.parent) for f in files]))
-    source = LabelSource(labels, folder)
+    source = LabelSource(labels, folder, caption)
     n_before = len(report)
     out: list[Motion] = []
+    warned: dict[str, list[str]] = {}
     for f in tqdm(files, desc=f"loading {what}", unit="file", disable=quiet or None, leave=False):
         if source.rx is not None and labels_from_name(f, source.rx) is None:  # cheap check before parsing
             report.add(f, f"file name does not match the label pattern '{labels}'")
             continue
         try:
-            m = load(f)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                m = load(f)
         except DataError as e:
-            report.add(f, f"cannot be read: {e.problem}")
+            report.add(f, f"cannot be read: {e.problem}" + (f" — {e.hint}" if e.hint else ""))
             continue
+        for w in caught:
+            if issubclass(w.category, RetargetWarning):
+                warned.setdefault(str(w.message).split(": ", 1)[-1].split(" (")[0], []).append(f.name)
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         if not source.apply(f, m):
             report.add(f, source.last_reason)
             continue
         out.append(m)
     for row in source.unused_rows():
         report.add(f"labels CSV row '{row}'", "names no file that was loaded")
+    for why, names in warned.items():
+        warnings.warn(f"{what}: {len(names)} clip(s) ({', '.join(names[:3])}{', …' if len(names) > 3 else ''}): "
+                      f"{why}", RetargetWarning, stacklevel=2)
     skipped = len(report) - n_before
     if skipped and not quiet:
         print(f"{what}: loaded {len(out)} of {len(files)}; skipped {skipped} (see the SkipReport: "

@@ -5,8 +5,10 @@ How a source motion becomes SMPL-24:
    source name → SMPL-24 name). Source joints not in the map need no special case: forward kinematics gives every
    joint its world (global) rotation, which already contains the rotations of unmapped joints above it (Bandai's
    `joint_Root`, CMU's `lhipjoint`, a second neck joint…).
-2. Build the source's reference pose: its rest pose (zero rotations; or the table's `base_pose`, for rigs whose
-   zero pose is not a standing figure), turned so the figure is y-up and faces +z (the world change `W`), then each
+2. Find the file's up axis (`world_axes`): the clip's own frames (ankles → head, when the figure is upright in
+   most of them), else the rest pose (head above ankles), else a map's `"up"` key. Build the source's reference
+   pose: its rest pose (zero rotations; or the table's `base_pose`), turned so the file's up is +y and the
+   figure's left is +x (the world change `W`), then each
    mapped bone is rotated by the shortest arc onto the direction of the matching SMPL rest bone (joints with
    several mapped children, the pelvis and the chest, by a best-fit rotation of all their bone directions), parent
    before child, carrying the subtree along. This turns an arms-down rest into SMPL's T-pose, keeping the twist of
@@ -18,6 +20,10 @@ How a source motion becomes SMPL-24:
    metres (file units × `scale`, detected from the leg length when not given), by default scaled by the SMPL/source
    leg-length ratio so the SMPL body's feet step as far as the source's; the SMPL pelvis is then placed so its own
    hip centre lands there (rigs put their root joint at different heights above the hips).
+5. Floor: the clip is moved up or down so its soles touch y = 0 (its lowest joint over all frames sits as high as
+   SMPL's lowest rest joint above its soles); the height in the file is never trusted (BVH root channels that add
+   to the root OFFSET put bodies under the floor). A clip still upside down, or lifted from under the floor, gets
+   a warning in `Motion.source["warnings"]` (and a `RetargetWarning`).
 """
 from __future__ import annotations
 
@@ -37,7 +43,8 @@ from .errors import DataError
 from .motion import Motion
 
 __all__ = ["SourceMotion", "RigMap", "RIGS_DIR", "shipped_rigs", "load_rig", "detect_rig", "resolve_mapping",
-           "reference_pose", "detect_unit", "retarget", "one_thread"]
+           "reference_pose", "world_axes", "detect_unit", "retarget", "one_thread", "RetargetWarning",
+           "warn_retarget"]
 
 RIGS_DIR = Path(__file__).parent / "rigs"
 # SMPL joints a map must provide; the rest (spines, collars, feet, hands) fall back to their parent's orientation.
@@ -131,9 +138,17 @@ def shipped_rigs() -> list[str]:
     return sorted(p.stem for p in RIGS_DIR.glob("*.json"))
 
 
+RIG_KEYS = ("name", "description", "up", "joints", "base_pose")  # keys starting with "_" are notes, ignored
+
+
 def _rig_from_dict(d: dict, name: str) -> RigMap:
+    d = {k: v for k, v in d.items() if not str(k).startswith("_")}
     if "joints" not in d:  # a bare map {source: smpl}
         return RigMap(name, {str(k): str(v) for k, v in d.items()})
+    unknown = [k for k in d if k not in RIG_KEYS]
+    if unknown:
+        raise DataError(name, f"rig map has unknown key(s) {unknown}",
+                        f"the keys are {', '.join(RIG_KEYS)} (see README 'Your own mocap'); start a note's key with _")
     base = {str(k): (str(v["order"]), [float(a) for a in v["degrees"]]) for k, v in d.get("base_pose", {}).items()}
     return RigMap(str(d.get("name", name)), {str(k): str(v) for k, v in d["joints"].items()}, base,
                   d.get("up"), str(d.get("description", "")))
@@ -142,8 +157,16 @@ def _rig_from_dict(d: dict, name: str) -> RigMap:
 def load_rig(rig: str | os.PathLike | dict | RigMap) -> RigMap:
     """A rig table by shipped name (`"bandai"`, `"cmu"`, `"mixamo"`), JSON/YAML path, or dict.
 
-    A file/dict holds either a bare map `{"Hips": "pelvis", ...}` or `{"joints": {...}, "base_pose": {...},
-    "up": "y"}`. Example: `load_rig({"Hips": "pelvis", "LThigh": "left_hip", ...})`.
+    A file/dict holds either a bare map `{"Hips": "pelvis", ...}` or a full map with these keys:
+    - `joints` (required): source joint name → SMPL-24 name (`mcl.body.skeleton.JOINT_NAMES`); names match without
+      case or namespace (`mixamorig:Hips` = `hips`); at least pelvis, hips, knees, ankles, shoulders, elbows,
+      wrists and head or neck; unmapped source joints are carried by their mapped children;
+    - `up` (optional): the file's up axis, `x`/`y`/`z` with an optional `-`; leave it out (or null): it is found
+      from the clips (ankles → head), else from the rest pose;
+    - `base_pose` (optional): source name → `{"order": "ZXY", "degrees": [a, b, c]}`, local Euler angles that make
+      the rest pose a standing figure, for rigs whose zero pose is not one and whose clips rarely stand;
+    - `name`, `description` (optional): shown in `Motion.source["rig"]`; keys starting with `_` are notes.
+    Example: `load_rig({"Hips": "pelvis", "LThigh": "left_hip", ...})`.
     """
     if isinstance(rig, RigMap):
         return rig
@@ -192,18 +215,31 @@ def _missing(mapping: list[int]) -> list[str]:
     return missing
 
 
-def _unknown_rig_error(names: list[str], file: str, rig: RigMap | None, mapping: list[int]) -> DataError:
+def _unknown_rig_error(names: list[str], file: str, rig: RigMap | None, mapping: list[int],
+                       parents: list[int] | None = None) -> DataError:
+    """The unknown-rig error: what is missing, a few source names, and a ready-to-edit map (written beside the data
+    when `parents` are known and the folder is writable, else shown in the message)."""
     mapped = {names[i] for i in mapping if i >= 0}
     unmapped = [n for n in names if n not in mapped and not n.endswith("_end")]
-    which = f"rig '{rig.name}'" if rig else f"any shipped rig table ({', '.join(shipped_rigs())})"
-    return DataError(file, f"unknown rig: {which} leaves SMPL joints {_missing(mapping)} without a source joint; "
-                           f"unmapped source joints: {unmapped}",
-                     "pass joint_map={'<source joint>': '<smpl joint>', ...} (e.g. {'" +
-                     (unmapped[0] if unmapped else "Hips") + "': 'pelvis'}) or rig='<table name or .json/.yaml>'; "
-                     "SMPL-24 names are in mcl.body.skeleton.JOINT_NAMES")
+    which = f"rig '{rig.name}'" if rig else f"no shipped rig table ({', '.join(shipped_rigs())})"
+    problem = (f"unknown rig: {which} leaves SMPL joints {_missing(mapping)} unmapped; the file has {len(unmapped)} other "
+               f"joints ({', '.join(unmapped[:6])}{', …' if len(unmapped) > 6 else ''})")
+    if parents is None or not Path(file).exists():
+        return DataError(file, problem, "pass rig=MAP.json (bvh:FOLDER?rig=MAP.json), a JSON map of source joint "
+                                        "names to SMPL-24 names; see README 'Your own mocap'")
+    from .rig_guess import guess_joint_map, write_rig_map_template
+
+    path, text = write_rig_map_template(names, parents, file)
+    n = len(guess_joint_map(names, parents))
+    if path is None:
+        return DataError(file, problem, f"save this map (guessed {n} of 24 joints) as MAP.json, check and complete "
+                                        f"it, then pass rig=MAP.json:\n{text}")
+    return DataError(file, problem, f"wrote a map with the {n} joints mcl could guess to {path}: check it, add any "
+                                    f"missing joints, then pass rig={path} (bvh:FOLDER?rig={path.name} reads it from "
+                                    f"the data folder)")
 
 
-def detect_rig(names: list[str], file: str = "<source>") -> RigMap:
+def detect_rig(names: list[str], file: str = "<source>", parents: list[int] | None = None) -> RigMap:
     """The shipped table that maps all required SMPL joints and the most source joints; DataError when none does.
 
     Example: `detect_rig(parse_bvh("walk.bvh").names).name == "bandai"`.
@@ -219,12 +255,12 @@ def detect_rig(names: list[str], file: str = "<source>") -> RigMap:
         if best_key is None or key > best_key:
             best, best_key, best_map = rig, key, mapping
     if best is None or not best_key[0]:
-        raise _unknown_rig_error(names, file, None, best_map or [-1] * len(JOINT_NAMES))
+        raise _unknown_rig_error(names, file, None, best_map or [-1] * len(JOINT_NAMES), parents)
     return best
 
 
 def resolve_mapping(names: list[str], rig=None, joint_map: dict[str, str] | None = None,
-                    file: str = "<source>") -> tuple[RigMap, list[int]]:
+                    file: str = "<source>", parents: list[int] | None = None) -> tuple[RigMap, list[int]]:
     """The rig table in use and, for each SMPL-24 joint, the index of its source joint (-1: none).
 
     `joint_map` (source → SMPL) overrides `rig`; `rig=None` auto-detects among the shipped tables.
@@ -237,10 +273,10 @@ def resolve_mapping(names: list[str], rig=None, joint_map: dict[str, str] | None
     elif rig is not None:
         table = load_rig(rig)
     else:
-        table = detect_rig(names, file)
+        table = detect_rig(names, file, parents)
     mapping = _match(names, table)
     if _missing(mapping):
-        raise _unknown_rig_error(names, file, table, mapping)
+        raise _unknown_rig_error(names, file, table, mapping, parents)
     return table, mapping
 
 
@@ -309,10 +345,57 @@ def _base_locals(src: SourceMotion, rig: RigMap) -> np.ndarray:
     return rot
 
 
-def reference_pose(src: SourceMotion, rig: RigMap, mapping: list[int], skeleton: Skeleton | None = None):
+def _rest_up(at: dict) -> np.ndarray:
+    top = at.get("head", at.get("neck"))
+    return _axis(top - (at["left_ankle"] + at["right_ankle"]) / 2)
+
+
+def _left_axis(hips: np.ndarray, shoulders: np.ndarray, up: np.ndarray) -> np.ndarray:
+    """The coordinate axis (not `up`) nearest the figure's right-to-left direction (hips, else shoulders)."""
+    lateral = hips if np.linalg.norm(hips - np.dot(hips, up) * up) > 1e-9 else shoulders
+    return _axis(lateral - np.dot(lateral, up) * up, exclude=up)
+
+
+def world_axes(src: SourceMotion, rig: RigMap, mapping: list[int], pos: np.ndarray | None = None):
+    """The source file's up and left axes `(up (3,), left (3,) or None, how)`, found without any `up` key.
+
+    A rig's zero (rest) pose need not stand the way its clips do (iClone's CC_Base rig rests lying or upside
+    down and its root rotation stands it up), so the clip itself decides first: the mean direction from the
+    ankles to the head over its frames, snapped to a coordinate axis, when the figure is upright in most frames
+    (mean resultant length ≥ 0.7). Otherwise (a clip spent lying or rolling) the rest pose decides: head above
+    ankles. A map's `"up"` key overrides both. `left` is None when the rest pose gives it (see `reference_pose`).
+    Example: `up, left, how = world_axes(src, *resolve_mapping(src.names))` → `how == "clip"` for most files.
+    """
+    if rig.up:
+        return _up_axis(rig.up), None, "map"
+    _, rest_pos = _fk(src.parents, _base_locals(src, rig), src.offsets.astype(np.float64))
+    at = {n: rest_pos[mapping[JOINT_INDEX[n]]] for n in JOINT_NAMES if mapping[JOINT_INDEX[n]] >= 0}
+    rest_up = _rest_up(at)
+    if pos is None:
+        pos = src.fk()[1]
+    idx = {n: mapping[JOINT_INDEX[n]] for n in JOINT_NAMES if mapping[JOINT_INDEX[n]] >= 0}
+    top = pos[:, idx["head"] if "head" in idx else idx["neck"]]
+    d = top - (pos[:, idx["left_ankle"]] + pos[:, idx["right_ankle"]]) / 2
+    d = d / np.maximum(np.linalg.norm(d, axis=-1, keepdims=True), 1e-12)
+    mean = d.mean(0)
+    if np.linalg.norm(mean) < 0.7:
+        return rest_up, None, "rest pose"
+    up = _axis(mean)
+    if np.allclose(up, rest_up):
+        return up, None, "clip"
+    # the rest pose lies another way than the clip stands: take left from the clip's first frame too
+    p0 = pos[0]
+    left = _left_axis(p0[idx["left_hip"]] - p0[idx["right_hip"]],
+                      p0[idx["left_shoulder"]] - p0[idx["right_shoulder"]], up)
+    return up, left, "clip"
+
+
+def reference_pose(src: SourceMotion, rig: RigMap, mapping: list[int], skeleton: Skeleton | None = None,
+                   up: np.ndarray | None = None, left: np.ndarray | None = None):
     """The world change `W (3, 3)` (source axes → y-up, +z-facing) and the reference world rotations `Q (J, 3, 3)`
     of the source joints, a pose whose mapped bones point along the SMPL rest (T-pose) bones; also the leg length
-    of the source (file units). See the module docstring for the method.
+    of the source (file units). `up`/`left`: the source's up and left axes (from `world_axes`); None: from the
+    rest pose (head above ankles, left hip beside right hip). See the module docstring for the method.
     Example: `W, Q, leg = reference_pose(src, *resolve_mapping(src.names, "bandai"))` → `W == I` for Bandai.
     """
     sk = skeleton or load_skeleton()
@@ -322,12 +405,10 @@ def reference_pose(src: SourceMotion, rig: RigMap, mapping: list[int], skeleton:
     at = {n: pos[mapping[JOINT_INDEX[n]]] for n in JOINT_NAMES if mapping[JOINT_INDEX[n]] >= 0}
 
     # World change: snap the figure's up and left axes to coordinate axes, so the file's ground plane is kept.
-    top = at.get("head", at.get("neck"))
-    up = _up_axis(rig.up) if rig.up else _axis(top - (at["left_ankle"] + at["right_ankle"]) / 2)
-    lateral = at["left_hip"] - at["right_hip"]
-    if np.linalg.norm(lateral - np.dot(lateral, up) * up) < 1e-9:
-        lateral = at["left_shoulder"] - at["right_shoulder"]
-    left = _axis(lateral - np.dot(lateral, up) * up, exclude=up)
+    if up is None:
+        up = _up_axis(rig.up) if rig.up else _rest_up(at)
+    if left is None:
+        left = _left_axis(at["left_hip"] - at["right_hip"], at["left_shoulder"] - at["right_shoulder"], up)
     W = np.stack([left, up, np.cross(left, up)])  # rows: source left → +x, up → +y, forward → +z
 
     glob = W @ glob
@@ -378,6 +459,52 @@ def detect_unit(leg_length: float) -> float | None:
 
 
 # --- retargeting -------------------------------------------------------------------------------------------------
+class RetargetWarning(UserWarning):
+    """A retargeted clip that looks wrong (upside down, lifted from under the floor): check its rig map."""
+
+
+def _axis_name(v: np.ndarray) -> str:
+    k = int(np.argmax(np.abs(v)))
+    return ("-" if v[k] < 0 else "+") + "xyz"[k]
+
+
+def _on_the_floor(local: np.ndarray, trans: np.ndarray, sk: Skeleton, up_from: str,
+                  root_offset_up: float | None = None):
+    """Move the clip up or down so its lowest joint over all frames sits where SMPL's lowest rest joint sits above
+    its soles (1.5 cm for the mannequin): the soles touch the floor y = 0. Files disagree on where the floor is
+    (BVH root position channels that replace or add to the root OFFSET, ASF root positions, a rig whose root is at
+    the feet), so the height is never taken from the file. Returns the new trans, the shift and warnings: a clip
+    whose head is below its pelvis in most frames, or that the file put more than 10 cm under the floor (unless
+    the root's OFFSET height, `root_offset_up`, explains it: root channels written relative to the OFFSET)."""
+    from ..body.skeleton import forward_kinematics
+
+    J = forward_kinematics(torch.from_numpy(local), torch.from_numpy(trans), sk).numpy()
+    rest = sk.rest.double().numpy()
+    sole_gap = sk.floor_below_pelvis - (rest[0, 1] - rest[:, 1].min())
+    lowest = float(J[..., 1].min())
+    shift = sole_gap - lowest
+    trans = trans.copy()
+    trans[:, 1] += shift
+    warns = []
+    upside = float(np.mean(J[:, JOINT_INDEX["head"], 1] < J[:, 0, 1]))
+    if upside > 0.5:
+        warns.append(f"the body is upside down in {upside:.0%} of frames (up axis from the {up_from}): add "
+                     f"\"up\": \"y\" (or the file's up axis, e.g. \"z\", \"-y\") to the rig map")
+    sunk = sole_gap - lowest
+    if sunk > 0.10 and not (root_offset_up is not None and abs(sunk - root_offset_up) < 0.10):
+        warns.append(f"the file put the body {sunk:.2f} m under the floor (root position channels "
+                     f"relative to the root OFFSET?); lifted it onto the floor")
+    return trans, float(shift), warns
+
+
+def warn_retarget(motion: Motion) -> None:
+    """Emit the clip's retargeting warnings (`motion.source["warnings"]`) as `RetargetWarning`s."""
+    import warnings
+
+    for w in motion.source.get("warnings", []):
+        warnings.warn(f"{motion.source.get('file', motion.name)}: {w}", RetargetWarning, stacklevel=3)
+
+
 _REFERENCE_CACHE: dict[tuple, tuple] = {}
 
 
@@ -390,13 +517,15 @@ def retarget(src: SourceMotion, rig=None, joint_map: dict[str, str] | None = Non
     the source's metres. Example: `retarget(parse_bvh("walk.bvh"), rig="cmu").to_tensor().shape[:2] == (25, 6)`.
     """
     sk = skeleton or load_skeleton()
-    table, mapping = resolve_mapping(src.names, rig, joint_map, src.file)
-    key = (table.name, repr(sorted(table.base_pose.items())), table.up, tuple(mapping), tuple(src.parents),
-           src.offsets.tobytes(), sk.source, sk.rest.numpy().tobytes())
+    table, mapping = resolve_mapping(src.names, rig, joint_map, src.file, src.parents)
+    glob, pos = src.fk()
+    up, left, up_from = world_axes(src, table, mapping, pos)
+    key = (table.name, repr(sorted(table.base_pose.items())), up.tobytes(), None if left is None else left.tobytes(),
+           tuple(mapping), tuple(src.parents), src.offsets.tobytes(), sk.source, sk.rest.numpy().tobytes())
     if key not in _REFERENCE_CACHE:  # one per skeleton: all clips of a dataset usually share it
         if len(_REFERENCE_CACHE) > 256:
             _REFERENCE_CACHE.clear()
-        _REFERENCE_CACHE[key] = reference_pose(src, table, mapping, sk)
+        _REFERENCE_CACHE[key] = reference_pose(src, table, mapping, sk, up=up, left=left)
     W, Q, leg = _REFERENCE_CACHE[key]
     unit = scale if scale is not None else detect_unit(leg)
     if unit is None and not to_smpl_size:
@@ -405,7 +534,6 @@ def retarget(src: SourceMotion, rig=None, joint_map: dict[str, str] | None = Non
     ratio = _smpl_leg(sk) / leg
     k = ratio if to_smpl_size else unit
 
-    glob, pos = src.fk()
     T = src.num_frames
     R = np.empty((T, len(JOINT_NAMES), 3, 3))
     for j, s in enumerate(mapping):
@@ -419,11 +547,14 @@ def retarget(src: SourceMotion, rig=None, joint_map: dict[str, str] | None = Non
     rest = sk.rest.double().numpy()
     hip_smpl = (rest[JOINT_INDEX["left_hip"]] + rest[JOINT_INDEX["right_hip"]]) / 2 - rest[0]
     trans = hip_src @ W.T * k - R[:, 0] @ hip_smpl
+    root_offset_up = float((W @ src.meta["root_offset"])[1] * k) if "root_offset" in src.meta else None
+    trans, floor_shift, warns = _on_the_floor(local, trans, sk, up_from, root_offset_up)
 
     names = src.names
     return Motion(poses, trans, src.fps, source={
         "file": src.file, "rig": table.name, "unit_m": unit, "root_scale": float(k), "leg_ratio": float(ratio),
-        "world_change": W.tolist(),
+        "world_change": W.tolist(), "up_axis": _axis_name(np.asarray(W[1])), "up_from": up_from,
+        "floor_shift_m": floor_shift, "warnings": warns,
         "joint_map": {JOINT_NAMES[j]: names[s] for j, s in enumerate(mapping) if s >= 0},
         "unmapped_source_joints": [n for i, n in enumerate(names) if i not in mapping and not n.endswith("_end")],
-        **src.meta})
+        **{k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in src.meta.items()}})

@@ -13,9 +13,10 @@ A spec is `SOURCE[:PATH][?KEY=VALUE&KEY=VALUE]`:
                                               cache=0 skips the on-disk cache of parsed clips
     official-amass:FILE?trust=1&split=vald     the official MotionCLIP's parsed AMASS (amass_db/*.pt: pickles, loaded
                                               only with trust=1) or its .npz from `mcl convert-official-amass`
-    bvh:FOLDER?labels=PATTERN_OR_CSV&rig=bandai|cmu|mixamo|MAP.json
-    asf:FOLDER?labels=PATTERN_OR_CSV&rig=cmu&fps=120
-                                              ASF/AMC folders (CMU: 120 fps)
+    bvh:FOLDER?labels=PATTERN_OR_CSV&rig=bandai|cmu|mixamo|MAP.json&caption=TEMPLATE&cache=0
+    asf:FOLDER?labels=PATTERN_OR_CSV&rig=cmu&fps=120&skeleton=FILE.asf&caption=TEMPLATE&cache=0
+                                              BVH / ASF-AMC folders (CMU, HDM05: 120 fps); relative labels/rig
+                                              files are looked up in FOLDER first; parsed clips are cached
 
 `amass` without a path uses `$MCL_AMASS_DIR` and, without `babel=`, `$MCL_BABEL_DIR` when set. Loaders return clips
 at their native frame rate; `make_windows` resamples to 30 fps.
@@ -125,13 +126,25 @@ def _load_amass(spec: DataSpec, report: SkipReport, progress: bool) -> list[Moti
 
 def _load_official_amass(spec: DataSpec, report: SkipReport, progress: bool) -> list[Motion]:
     from ..official.amass_db import load_official_amass
-    return load_official_amass(spec.path, trust=spec.options.get("trust", "0") in ("1", "yes", "true"),
+    return load_official_amass(spec.path, trust=_flag(spec, "trust", default=False),
                                split=spec.options.get("split"), report=report)
+
+
+def _flag(spec: DataSpec, key: str, default: bool = True) -> bool:
+    v = spec.options.get(key)
+    if v is None or v == "":
+        return default
+    if v.lower() in ("1", "yes", "true", "on"):
+        return True
+    if v.lower() in ("0", "no", "false", "off"):
+        return False
+    raise DataError(f"data spec '{spec}'", f"option {key}={v!r} is not 1/0 (yes/no)")
 
 
 def _load_bvh(spec: DataSpec, report: SkipReport, progress: bool) -> list[Motion]:
     from .bvh import load_bvh_folder
-    return load_bvh_folder(spec.path, rig=spec.options.get("rig"), labels=spec.options.get("labels"), report=report)
+    return load_bvh_folder(spec.path, rig=spec.options.get("rig"), labels=spec.options.get("labels"), report=report,
+                           caption=spec.options.get("caption"), quiet=not progress, cache=_flag(spec, "cache"))
 
 
 def _load_asf(spec: DataSpec, report: SkipReport, progress: bool) -> list[Motion]:
@@ -142,7 +155,9 @@ def _load_asf(spec: DataSpec, report: SkipReport, progress: bool) -> list[Motion
     except ValueError:
         raise DataError(f"data spec '{spec}'", f"option fps={fps!r} is not a number") from None
     return load_asf_amc_folder(spec.path, rig=spec.options.get("rig"), labels=spec.options.get("labels"),
-                               report=report, **kw)
+                               report=report, skeleton=spec.options.get("skeleton"),
+                               caption=spec.options.get("caption"), quiet=not progress, cache=_flag(spec, "cache"),
+                               **kw)
 
 
 # --- availability ---------------------------------------------------------------------------------------------------
@@ -200,10 +215,12 @@ SOURCES: dict[str, _Source] = {
                      ("babel", "split", "fps", "cache"), "optional",
                      _load_amass, _amass_status),
     "bvh": _Source("a folder of BVH files, labels from file names or a CSV",
-                   "bvh:FOLDER[?labels=PATTERN_OR_CSV&rig=bandai|cmu|mixamo|MAP.json]", ("labels", "rig"),
+                   "bvh:FOLDER[?labels=PATTERN_OR_CSV&rig=bandai|cmu|mixamo|MAP.json&caption=TEMPLATE&cache=0]",
+                   ("labels", "rig", "caption", "cache"),
                    "required", _load_bvh, lambda: _module_status("mcl.data.bvh", "needs a folder: bvh:FOLDER")),
-    "asf": _Source("a folder of ASF/AMC files (CMU mocap), labels from file names or a CSV",
-                   "asf:FOLDER[?labels=PATTERN_OR_CSV&rig=cmu&fps=120]", ("labels", "rig", "fps"), "required",
+    "asf": _Source("a folder of ASF/AMC files (CMU, HDM05: ASF per subject or per trial), labels from names or a CSV",
+                   "asf:FOLDER[?labels=PATTERN_OR_CSV&rig=cmu&fps=120&skeleton=FILE.asf&caption=TEMPLATE&cache=0]",
+                   ("labels", "rig", "fps", "skeleton", "caption", "cache"), "required",
                    _load_asf,
                    lambda: _module_status("mcl.data.asf_amc", "needs a folder: asf:FOLDER")),
     "official-amass": _Source("the official MotionCLIP's parsed AMASS + BABEL (data/amass_db/*.pt from its "
