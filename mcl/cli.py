@@ -16,6 +16,7 @@ COMMAND_MODULES = [
     "mcl.latent_cli",
     "mcl.demo",
     "mcl.render.cli",
+    "mcl.explore",
 ]
 
 

@@ -284,7 +284,7 @@ class LatentMapExplorer(widgets.VBox):
         for tr in fig.data:  # which point of `points` each marker is, for the click handler
             kind = "text" if tr.marker.symbol == "star" else "motion"
             tr.customdata = index[(tr.name, kind)]
-        fig.update_layout(height=height, margin=dict(l=40, r=10, t=50, b=40),
+        fig.update_layout(height=height, margin=dict(l=40, r=10, t=50, b=40), legend=dict(orientation="h", y=-0.15),
                           title="latent space (UMAP): click a point ● window, ★ class text")
         self.map = go.FigureWidget(fig)
         for tr in self.map.data:

@@ -123,7 +123,7 @@ def show(motions, titles: Sequence[str] | None = None, mode: str = "skeleton", m
         scenes[f"scene{k + 1}" if k else "scene"] = dict(
             xaxis=dict(axis, range=[x0, x1]), yaxis=dict(axis, range=[y0, y1]), zaxis=dict(axis, range=[floor, top]),
             aspectmode="manual", aspectratio=dict(zip("xyz", (span / span.max()).tolist())),
-            camera=dict(up=dict(x=0, y=0, z=1), center=dict(x=0, y=0, z=-0.05), eye=dict(x=0.55, y=-1.35, z=0.35)))
+            camera=dict(up=dict(x=0, y=0, z=1), center=dict(x=0, y=0, z=-0.05), eye=dict(x=0.45, y=-1.05, z=0.3)))
     for tr in traces_at(0, first=True) + grounds:
         fig.add_trace(tr)
     fig.frames = [go.Frame(data=traces_at(t), traces=list(range(n)), name=str(t)) for t in range(length)]
@@ -134,7 +134,7 @@ def show(motions, titles: Sequence[str] | None = None, mode: str = "skeleton", m
                  args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate")])
     every = max(1, int(np.ceil(length / SLIDER_TICKS)))
     slider = dict(active=0, currentvalue=dict(prefix="frame ", suffix=f" / {length - 1}", font=dict(size=12)),
-                  x=0.12, len=0.88, y=0, pad=dict(t=10, b=0), ticklen=5, minorticklen=0, font=dict(size=11),
+                  x=0.12, len=0.88, y=0, pad=dict(t=10, b=0), ticklen=0, minorticklen=0, font=dict(size=11),
                   steps=[dict(label=str(t) if t % every == 0 else "", method="animate", value=str(t),
                               args=[[str(t)], dict(frame=dict(duration=0, redraw=True), mode="immediate")])
                          for t in range(length)])
