@@ -18,14 +18,6 @@ pytest.importorskip("papermill")
 NOTEBOOKS = notebook_paths()
 
 
-@pytest.fixture(scope="session")
-def tiny_run(tmp_path_factory):
-    """The fast demo run (1 layer, d 64, 3 epochs) on DeepMimic with MiniLM, its caches in the tmp dir."""
-    root = tmp_path_factory.mktemp("nbrun")
-    return ensure_run(root / "run", data="deepmimic", space="minilm", fast=True, progress=False,
-                      cache_dir=str(root / "cache"))
-
-
 def test_there_are_seven_numbered_notebooks():
     assert [p.stem[:2] for p in NOTEBOOKS] == ["00", "01", "02", "03", "04", "05", "06"]
 
