@@ -156,3 +156,19 @@ def test_latent_map_explorer_plays_a_point_beside_its_nearest_text(run):
     assert ex.selected == 3
     with pytest.raises(ValueError, match="not on the map"):
         ex.select(6)
+
+
+def test_mcl_explore_help_and_missing_run(tmp_path):
+    import subprocess
+    import sys
+
+    from mcl import explore
+
+    out = subprocess.run([sys.executable, "-m", "mcl.cli", "explore", "--help"], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0 and "--port" in out.stdout and "Voilà" in out.stdout
+    with pytest.raises(FileNotFoundError, match="no trained run there"):
+        explore.pick_run(str(tmp_path / "nothing"))
+    assert explore.NOTEBOOK.exists()
+    cmd = explore.voila_command(9999)
+    assert "--Voila.ip=127.0.0.1" in cmd and "--port=9999" in cmd and "--no-browser" in cmd
