@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import socket
-import subprocess
 import sys
 from pathlib import Path
 
@@ -73,7 +72,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Start Voilà on 127.0.0.1 and print the URL; runs until Ctrl-C."""
+    """Print the URL and become Voilà on 127.0.0.1 (runs until Ctrl-C)."""
     try:
         import voila  # noqa: F401
     except ImportError:
@@ -85,10 +84,6 @@ def run(args: argparse.Namespace) -> int:
     url = f"http://127.0.0.1:{port}/"
     print(f"mcl explore: run {run_dir}, data {args.data}\n  open {url}  (each visit starts a kernel; the UMAP map "
           f"takes a little while to compute). Ctrl-C stops the server.", flush=True)
-    proc = subprocess.Popen(voila_command(port), env=env)
-    try:
-        return proc.wait()
-    except KeyboardInterrupt:
-        proc.terminate()
-        proc.wait(timeout=10)
-        return 0
+    # Voilà takes this process's place: Ctrl-C or a kill stops the server itself, not a wrapper around it
+    cmd = voila_command(port)
+    os.execve(cmd[0], cmd, env)
