@@ -3,7 +3,7 @@
 Each motion gets its own 3D scene framed on its extent (so the body fills its panel however far it travels), a ground
 plane under it and its caption above it (captions are wrapped to the panel's width, so side-by-side titles never
 collide). One plotly frame per motion frame (motions are resampled to the first one's fps; shorter ones hold their
-last pose), play / pause buttons and a frame slider with a few labelled ticks. Works in Jupyter (the returned figure
+last pose), play / pause buttons and a frame slider (every frame a step, a label every few frames, no tick per frame). Works in Jupyter (the returned figure
 displays itself) and as HTML (`fig.write_html("motion.html")`). Plotly's z axis is up: our world (x, y up, z) is
 shown as (x, −z, y), a rotation, so left and right are not mirrored.
 """
@@ -18,8 +18,8 @@ import torch
 from ..body.skeleton import PARENTS, joints_from_rotvec
 
 MARGIN = 0.25  # metres of room around a motion's extent in its panel
-SLIDER_TICKS = 7  # labelled frames on the slider
 PX_PER_CHAR = 7.5  # caption font 14 px: roughly this many pixels per character, to wrap captions to a panel
+SLIDER_LABELS = 8  # about this many labelled frames on the slider
 MESH_CELL = 0.035  # vertex-clustering cell of the player's lighter mesh (≈ 5.6k faces)
 WOOD_HEX = "#cca06d"
 
@@ -121,7 +121,7 @@ def show(motions, titles: Sequence[str] | None = None, mode: str = "skeleton", m
                     showspikes=False)
         span = np.array([x1 - x0, y1 - y0, top - floor])
         scenes[f"scene{k + 1}" if k else "scene"] = dict(
-            xaxis=dict(axis, range=[x0, x1]), yaxis=dict(axis, range=[y0, y1]), zaxis=dict(axis, range=[floor, top]),
+            xaxis=dict(axis, range=[x0, x1]), yaxis=dict(axis, range=[y0, y1]), zaxis=dict(axis, range=[floor - 0.02, top]),
             aspectmode="manual", aspectratio=dict(zip("xyz", (span / span.max()).tolist())),
             camera=dict(up=dict(x=0, y=0, z=1), center=dict(x=0, y=0, z=-0.05), eye=dict(x=0.45, y=-1.05, z=0.3)))
     for tr in traces_at(0, first=True) + grounds:
@@ -132,10 +132,13 @@ def show(motions, titles: Sequence[str] | None = None, mode: str = "skeleton", m
                 args=[None, dict(frame=dict(duration=ms, redraw=True), fromcurrent=True, transition=dict(duration=0))])
     pause = dict(label="❚❚ pause", method="animate",
                  args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate")])
-    every = max(1, int(np.ceil(length / SLIDER_TICKS)))
-    slider = dict(active=0, currentvalue=dict(prefix="frame ", suffix=f" / {length - 1}", font=dict(size=12)),
-                  x=0.12, len=0.88, y=0, pad=dict(t=10, b=0), ticklen=0, minorticklen=0, font=dict(size=11),
-                  steps=[dict(label=str(t) if t % every == 0 else "", method="animate", value=str(t),
+    # every frame is a step (scrubbing is frame-exact), a label every few frames; no tick per frame, and no
+    # "current value" line (it shows the step's label, empty between the labelled frames)
+    every = max(1, int(np.ceil(length / SLIDER_LABELS / 5)) * 5)
+    slider = dict(active=0, currentvalue=dict(visible=False),
+                  x=0.12, len=0.88, y=0, pad=dict(t=10, b=0), font=dict(size=11),
+                  ticklen=0, minorticklen=0,
+                  steps=[dict(label=str(t) if t % every == 0 or t == length - 1 else "", method="animate", value=str(t),
                               args=[[str(t)], dict(frame=dict(duration=0, redraw=True), mode="immediate")])
                          for t in range(length)])
     fig.update_layout(
