@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 export MPLBACKEND ?= Agg
 
-.PHONY: setup demo test bench clean lab
+.PHONY: setup demo test bench clean lab explore
 
 setup: $(STAMP)
 
@@ -30,8 +30,15 @@ demo: $(STAMP)
 bench: $(STAMP)
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
+# --allow-root only as root (containers, GPU boxes): Jupyter refuses root without it
+ROOT_FLAG = $(if $(filter 0,$(shell id -u)),--allow-root,)
+
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ $(ROOT_FLAG)
+
+# the explorers and the UMAP map of the demo's run (or RUN=dir) on http://127.0.0.1:8866/
+explore: $(STAMP)
+	$(BIN)/mcl explore $(RUN)
 
 clean:
 	rm -rf $(VENV) runs data/cache .pytest_cache

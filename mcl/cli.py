@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "mcl.demo",
     "mcl.render.cli",
     "mcl.official.cli",
+    "mcl.explore",
 ]
 
 

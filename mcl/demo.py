@@ -143,8 +143,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"figures in {args.figures}: " + ", ".join(f.name for f in figs))
     if failed:
         print(f"notebooks with errors: {', '.join(failed)} (open the executed copies in {args.out})")
-        return 1
-    return 0
+    out = Path(args.out).resolve()
+    out = out.relative_to(Path.cwd()) if out.is_relative_to(Path.cwd()) else out
+    print("\nnext: `make lab` opens the notebooks in JupyterLab: start with notebooks/00_quickstart.ipynb, then 01 … 06\n"
+          f"      (the executed copies, with outputs, are in {out}/); `make explore` serves the explorers and the\n"
+          "      UMAP map on one page (mcl explore RUN for another run)")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ Example:
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -33,6 +34,8 @@ def setup(quiet: bool = False) -> Path:
     if here.name == "notebooks" and not (here / "pyproject.toml").exists() and (here.parent / "pyproject.toml").exists():
         os.chdir(here.parent)
     os.environ.setdefault("MPLBACKEND", "Agg")
+    if os.environ.get("TQDM_DISABLE"):
+        _no_progress_bars()
     try:  # matplotlib Figures returned by mcl (not pyplot) display as PNG even without the inline backend
         from IPython import get_ipython
         from IPython.core.pylabtools import select_figure_formats
@@ -45,9 +48,28 @@ def setup(quiet: bool = False) -> Path:
         pio.renderers.default = "plotly_mimetype+notebook"
     except ImportError:  # plotly is a dependency; a notebook without it still runs its text cells
         pass
-    if not quiet:
-        print(f"working directory: {Path.cwd()}")
+    if not quiet:  # the folder's name only: an executed notebook carries no absolute path
+        print(f"working directory: the project root ({Path.cwd().name}/)")
     return Path.cwd()
+
+
+def _no_progress_bars() -> None:
+    """Every tqdm bar off, whatever its caller passes (papermill sets `TQDM_DISABLE`): the notebook bars of
+    `tqdm.auto` ignore that variable, and in an executed notebook a bar is a stale `0%` line, not progress."""
+    import tqdm.notebook
+    import tqdm.std
+
+    for cls in (tqdm.std.tqdm, tqdm.notebook.tqdm):
+        if getattr(cls.__init__, "_mcl_disabled", False):
+            continue
+        init = cls.__init__
+
+        def disabled(self, *args, _init=init, **kwargs):
+            kwargs["disable"] = True
+            _init(self, *args, **kwargs)
+
+        disabled._mcl_disabled = True
+        cls.__init__ = disabled
 
 
 def notebook_paths(names: Sequence[str] | None = None) -> list[Path]:
@@ -83,6 +105,72 @@ def ensure_kernel(name: str = KERNEL) -> None:
     install(prefix=sys.prefix, kernel_name=name)
 
 
+def _ipc_kernel_manager():
+    """A kernel manager whose kernel talks over local IPC sockets (in Jupyter's runtime dir, removed with the kernel)
+    rather than TCP: nothing listens on a port, and the kernel has no "running over TCP without encryption" warning
+    to print into the demo's log."""
+    from uuid import uuid4
+
+    from jupyter_client.manager import AsyncKernelManager
+    from jupyter_core.paths import jupyter_runtime_dir
+    from traitlets import default
+
+    class IPCKernelManager(AsyncKernelManager):
+        @default("transport")
+        def _transport_default(self):
+            return "ipc"
+
+        @default("ip")
+        def _ip_default(self):
+            os.makedirs(jupyter_runtime_dir(), exist_ok=True)
+            return os.path.join(jupyter_runtime_dir(), f"mcl-kernel-{uuid4().hex[:12]}")
+
+    return IPCKernelManager
+
+
+@contextlib.contextmanager
+def _quiet_progress():
+    """Progress bars off in the kernel (it inherits this environment; `setup()` reads `TQDM_DISABLE`, huggingface
+    `HF_HUB_DISABLE_PROGRESS_BARS`): in an executed notebook a bar is a stale `0%` line, not progress."""
+    names = ("TQDM_DISABLE", "HF_HUB_DISABLE_PROGRESS_BARS")
+    old = {k: os.environ.get(k) for k in names}
+    os.environ.update({k: "1" for k in names})
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def relative_parameters(parameters: dict, cwd: str | os.PathLike = ROOT) -> dict:
+    """`parameters` with every absolute path inside `cwd` made relative to it (the kernel runs in `cwd`), so the
+    injected cell of an executed notebook reads `run_dir = "runs/deepmimic-fast"`, not a path of this machine.
+    Example: `relative_parameters({"run_dir": f"{ROOT}/runs/x", "fast": True})` → `{"run_dir": "runs/x", "fast": True}`.
+    """
+    base = Path(cwd).resolve()
+    out = {}
+    for k, v in parameters.items():
+        if isinstance(v, (str, Path)) and Path(v).is_absolute() and Path(v).resolve().is_relative_to(base):
+            v = str(Path(v).resolve().relative_to(base)) or "."
+        out[k] = v
+    return out
+
+
+def _relative_metadata(out_path: Path, cwd: Path) -> None:
+    """papermill records the input and output paths it was given; make those inside `cwd` relative too."""
+    import nbformat
+
+    nb = nbformat.read(str(out_path), as_version=4)
+    meta = nb.metadata.get("papermill", {})
+    for key in ("input_path", "output_path"):
+        if meta.get(key):
+            meta[key] = relative_parameters({key: meta[key]}, cwd)[key]
+    nbformat.write(nb, str(out_path))
+
+
 @dataclass
 class Executed:
     """One executed notebook: where it was written, how long it took, and its error (None when it ran through)."""
@@ -98,7 +186,8 @@ def execute(path: str | os.PathLike, out_path: str | os.PathLike, parameters: di
     """Execute one notebook with papermill into `out_path`, injecting those of `parameters` it declares.
 
     The kernel runs in `cwd` (the project root by default). A failing cell does not raise: the executed notebook
-    keeps the traceback and `Executed.error` says which cell failed. Example:
+    keeps the traceback and `Executed.error` says which cell failed. Paths inside `cwd` are injected relative to it;
+    tqdm bars are off in the kernel; the kernel talks over IPC. Example:
     `execute("notebooks/00_quickstart.ipynb", "/tmp/00.ipynb", {"fast": True})`.
     """
     import papermill
@@ -106,17 +195,20 @@ def execute(path: str | os.PathLike, out_path: str | os.PathLike, parameters: di
 
     path, out_path = Path(path), Path(out_path)
     declared = declared_parameters(path)
-    params = {k: v for k, v in (parameters or {}).items() if k in declared}
+    params = relative_parameters({k: v for k, v in (parameters or {}).items() if k in declared}, cwd)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     ensure_kernel(kernel_name)
     t0 = time.time()
     error = None
     try:
-        papermill.execute_notebook(str(path), str(out_path), parameters=params, kernel_name=kernel_name,
-                                   cwd=str(cwd), execution_timeout=timeout, progress_bar=progress,
-                                   log_output=False)
+        with _quiet_progress():
+            papermill.execute_notebook(str(path), str(out_path), parameters=params, kernel_name=kernel_name,
+                                       cwd=str(cwd), execution_timeout=timeout, progress_bar=progress,
+                                       log_output=False, kernel_manager_class=_ipc_kernel_manager())
     except PapermillExecutionError as e:
         error = f"cell {e.exec_count}: {e.ename}: {e.evalue}"
+    if out_path.exists():
+        _relative_metadata(out_path, Path(cwd))
     return Executed(path.stem, out_path, time.time() - t0, error)
 
 

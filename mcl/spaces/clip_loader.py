@@ -30,7 +30,7 @@ from types import ModuleType, SimpleNamespace
 
 import torch
 
-from .base import SpaceUnavailable
+from .base import SpaceUnavailable, display_path
 from .fingerprint import file_sha256
 
 # From `_MODELS["ViT-B/32"]` in clip/clip.py; the path component before the file name is the file's SHA-256.
@@ -92,7 +92,7 @@ def find_local_clip_weights(weights=None) -> tuple[Path | None, str]:
                                         f"ViT-B/32 checkpoint there or point {origin.rstrip('=')} at it")
             return path, f"{origin}{path}"
     path = default_weights_path()
-    return (path if path.is_file() else None), str(path)
+    return (path if path.is_file() else None), display_path(path)
 
 
 def download_clip_weights(url: str = OFFICIAL_URL, target: Path | None = None, sha256: str | None = None) -> Path:

