@@ -91,13 +91,15 @@ def main(argv=None) -> int:
 
     import numpy as np
 
-    from mcl import evaluate, latent
-    from mcl.checkpoint import load
-    from mcl.config import preset
+    from mcl.latent import evaluate
+
+    from mcl.latent import ops as latent
+    from mcl.training.checkpoint import load
+    from mcl.training.config import preset
     from mcl.data.errors import SkipReport
     from mcl.data.labels import _CONTENT_PHRASES, _a
     from mcl.data.windows import make_windows
-    from mcl.train import train
+    from mcl.training.loop import train
 
     root = _data_root(extract_bandai(archive) if archive.is_file() else archive)
     train_ids, test_ids = split_takes(root, args.test_fraction, args.train_takes, args.test_takes)
@@ -120,7 +122,7 @@ def main(argv=None) -> int:
         result["train_minutes"] = round((time.time() - t1) / 60, 1)
     result["train_clips"] = len(train_clips)
     run = load(args.out, which="latest")
-    # texts are decoded / added at the scale of encoded motions (mcl.latent.text_latents); measure it on train data
+    # texts are decoded / added at the scale of encoded motions (mcl.latent.ops.text_latents); measure it on train data
     result["latent_norm"] = latent.calibrate(run, train_clips)
     test_clips = load_bandai(subset_folder(root, test_ids, tmp / "test"), report=report)
     ws = make_windows(test_clips, report=report)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from mcl.config import ModelConfig
+from mcl.training.config import ModelConfig
 from mcl.model import POSE_DIM, MotionCLIP, PositionalEncoding
 
 

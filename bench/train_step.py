@@ -60,9 +60,9 @@ def run_pair(pair: str, steps: int, warmup: int, batch: int, frames: int) -> dic
     sys.path.insert(0, str(ROOT / "bench"))
     from reference_motionclip import ReferenceMotionCLIP, official_vertices, random_smpl_mesh
     from mcl.body.skeleton import load_skeleton
-    from mcl.config import LossConfig, preset
+    from mcl.training.config import LossConfig, preset
     from mcl.data import make_windows, synthetic_dataset
-    from mcl.losses import compute_losses, cosine_alignment, reconstruction_losses
+    from mcl.training.losses import compute_losses, cosine_alignment, reconstruction_losses
     from mcl.model import MotionCLIP
 
     peak = matmul_peak()

@@ -12,12 +12,12 @@ import sys
 COMMAND_MODULES = [
     "mcl.data.cli",
     "mcl.spaces.cli",
-    "mcl.train_cli",
-    "mcl.latent_cli",
-    "mcl.demo",
+    "mcl.training.cli",
+    "mcl.latent.cli",
+    "mcl.lab.demo",
     "mcl.render.cli",
     "mcl.official.cli",
-    "mcl.explore",
+    "mcl.lab.explore",
 ]
 
 
@@ -56,9 +56,9 @@ def user_error(e: BaseException) -> tuple[str, int] | None:
     import pickle
     import sqlite3
 
-    from .run_dir import RunLocked
+    from .training.run_dir import RunLocked
     from .spaces.base import SpaceUnavailable
-    from .train import TrainingDiverged
+    from .training.loop import TrainingDiverged
 
     if isinstance(e, TrainingDiverged):
         return f"training diverged: {e}", EXIT_PARTIAL

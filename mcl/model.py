@@ -17,7 +17,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .codec import get_codec
-from .config import ModelConfig
+from .training.config import ModelConfig
 
 NUM_ROWS, NUM_FEATS = 25, 6
 POSE_DIM = NUM_ROWS * NUM_FEATS  # 150

@@ -5,7 +5,7 @@ import json
 import sys
 
 from fake_space import FakeSpace
-from mcl.config import preset
+from mcl.training.config import preset
 from mcl.data import synthetic_dataset
 
 TINY = dict(n_layers=1, d_model=32, n_heads=2, d_ff=64)

@@ -33,7 +33,7 @@ class HashSpace:
 
 @dataclass
 class FakeLoaded:
-    """What `mcl.checkpoint.load` returns, minus the run dir: `.model` (eval), `.space`, `.config`."""
+    """What `mcl.training.checkpoint.load` returns, minus the run dir: `.model` (eval), `.space`, `.config`."""
     model: torch.nn.Module
     space: HashSpace
     config: object = None
@@ -44,7 +44,7 @@ class FakeLoaded:
 
 def tiny_loaded(dim: int = 16, seed: int = 0) -> FakeLoaded:
     """A randomly initialised 1-layer MotionCLIP (d 32) in eval mode with a `dim`-d hash space."""
-    from mcl.config import ModelConfig
+    from mcl.training.config import ModelConfig
     from mcl.model import MotionCLIP
 
     torch.manual_seed(seed)

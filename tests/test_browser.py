@@ -18,7 +18,7 @@ import urllib.request
 import nbformat
 import pytest
 
-from mcl.notebooks import NOTEBOOK_DIR, ROOT
+from mcl.lab.notebooks import NOTEBOOK_DIR, ROOT
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 if CHROMIUM is None:
@@ -151,7 +151,7 @@ def test_interpolation_explorer_redraws_after_the_t_slider_moves(notebook02):
         nb.activeCellIndex = nb.widgets.length - 1;
         return app.commands.execute('notebook:insert-cell-below').then(() => {
             nb.activeCell.model.sharedModel.setSource(
-                'from mcl.widgets import interpolation_explorer\\n' +
+                'from mcl.lab.widgets import interpolation_explorer\\n' +
                 'interpolation_explorer(run, "a person walks forward", "a person does a cartwheel", t=0.5)');
             return app.commands.execute('notebook:run-cell');
         });

@@ -11,8 +11,8 @@ import torch
 import torch.multiprocessing as mp
 from safetensors.torch import load_file
 
-from mcl import checkpoint as ckpt
-from mcl.config import preset
+from mcl.training import checkpoint as ckpt
+from mcl.training.config import preset
 from mcl.data import synthetic_dataset
 
 pytestmark = pytest.mark.skipif(not torch.distributed.is_available(), reason="torch.distributed not available")
@@ -30,7 +30,7 @@ def _cfg(out):
 def _worker(rank, world, port, out, tests_dir):
     sys.path.insert(0, tests_dir)
     from fake_space import FakeSpace
-    from mcl.train import train
+    from mcl.training.loop import train
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world),
                       LOCAL_RANK=str(rank))
     torch.set_num_threads(1)
@@ -49,7 +49,7 @@ def _weights(run):
 
 def test_two_processes_equal_one_process_on_the_combined_batch(tmp_path):
     from fake_space import FakeSpace
-    from mcl.train import train
+    from mcl.training.loop import train
 
     ctx = mp.spawn(_worker, args=(2, _free_port(), str(tmp_path / "ddp"), str(Path(__file__).parent)), nprocs=2,
                    join=False)

@@ -1,11 +1,11 @@
-"""mcl.figures helpers on synthetic data and a tiny random model (the notebooks test the rest end to end)."""
+"""mcl.lab.figures helpers on synthetic data and a tiny random model (the notebooks test the rest end to end)."""
 import json
 
 import numpy as np
 import pytest
 
 from latent_fakes import tiny_loaded
-from mcl import figures as F
+from mcl.lab import figures as F
 from mcl.data.synthetic import synthetic_motion
 
 

@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 
 from guard_helpers import motions, one_error_line, run_mcl, space, tiny_cfg
-from mcl import checkpoint as ckpt
+from mcl.training import checkpoint as ckpt
 from mcl.cli import EXIT_NOTHING_DONE, EXIT_PARTIAL, user_error
 from mcl.data.bvh import parse_bvh
 from mcl.data.errors import DataError
-from mcl.run_dir import RunLocked
+from mcl.training.run_dir import RunLocked
 from mcl.spaces.base import SpaceUnavailable
-from mcl.train import TrainingDiverged, train
+from mcl.training.loop import TrainingDiverged, train
 
 
 @pytest.mark.parametrize("exc,code,words", [
@@ -51,7 +51,7 @@ def test_safetensor_error_is_formatted():
 
 def test_diverged_training_exits_1_through_the_cli(tmp_path, monkeypatch, capsys):
     """`mcl train --lr 1e6`: the guard stops it, one line, exit 1 (checkpoints may exist: work was done)."""
-    monkeypatch.setattr("mcl.train.resolve_space", lambda s, cache_dir=None: space())
+    monkeypatch.setattr("mcl.training.loop.resolve_space", lambda s, cache_dir=None: space())
     code, _, err = run_mcl(["train", "--data", "synthetic?n=6&frames=150", "--preset", "cpu", "--lr", "1e6",
                             "--epochs", "3", "--batch-size", "4", "--layers", "1", "--d-model", "32", "--heads", "2",
                             "--ff", "64", "--no-progress", "--out", tmp_path / "run"], monkeypatch, capsys)

@@ -6,12 +6,12 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from guard_helpers import motions, one_error_line, run_mcl, space, tiny_cfg
-from mcl import checkpoint as ckpt
+from mcl.training import checkpoint as ckpt
 from mcl.data import synthetic_motion
 from mcl.data.errors import SkipReport
 from mcl.data.screen import screen_motions
-from mcl.latent_cli import save_motions
-from mcl.train import train
+from mcl.latent.cli import save_motions
+from mcl.training.loop import train
 
 
 def _with(m, **arrays):
@@ -90,7 +90,7 @@ def test_edit_scale_must_be_finite(scale, run_dir, tmp_path, monkeypatch, capsys
 
 
 def test_edit_function_refuses_a_non_finite_scale(run_dir, fake_load):
-    from mcl.latent import edit
+    from mcl.latent.ops import edit
 
     with pytest.raises(ValueError, match="edit scale=nan: expected a finite number"):
         edit(ckpt.load(run_dir), "walk", "walk", "run", scale=float("nan"))

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from guard_helpers import motions, one_error_line, run_mcl, space, tiny_cfg
-from mcl import checkpoint as ckpt
-from mcl.train import train
+from mcl.training import checkpoint as ckpt
+from mcl.training.loop import train
 
 
 class Evil:
@@ -34,7 +34,7 @@ def test_pickled_optimizer_state_on_resume_is_refused_and_never_run(tmp_path, ev
     torch.save({"optimizer": evil, "rng": {}}, state)
     with pytest.raises(ValueError, match=rf"{state}: cannot read the optimizer state .*never unpickles"):
         train(tiny_cfg(run, epochs=2, resume=True), motions=motions(), space=space())
-    monkeypatch.setattr("mcl.train.resolve_space", lambda s, cache_dir=None: space())
+    monkeypatch.setattr("mcl.training.loop.resolve_space", lambda s, cache_dir=None: space())
     code, _, err = run_mcl(["train", "--out", run, "--resume", "--epochs", "2", "--no-progress"], monkeypatch, capsys)
     assert code == 2 and str(state) in one_error_line(err)
 
@@ -66,7 +66,7 @@ def test_smpl_npz_with_pickled_objects_is_refused(tmp_path, evil):
 
 
 def test_object_npz_operand_is_refused_naming_the_file(tmp_path, evil, monkeypatch, capsys):
-    from mcl.latent_cli import load_npz_motions
+    from mcl.latent.cli import load_npz_motions
     from mcl.data.errors import DataError
 
     path = tmp_path / "op.npz"

@@ -15,7 +15,7 @@ import torch
 
 import mcl
 from guard_helpers import space
-from mcl import checkpoint as ckpt
+from mcl.training import checkpoint as ckpt
 
 REPO = Path(mcl.__file__).resolve().parent.parent
 TESTS = Path(__file__).resolve().parent
@@ -24,7 +24,7 @@ KILLS = int(os.environ.get("MCL_TEST_KILLS", "3"))  # the probe's 12: MCL_TEST_K
 SCRIPT = """
 import sys
 from guard_helpers import motions, space, tiny_cfg
-from mcl.train import train
+from mcl.training.loop import train
 train(tiny_cfg(sys.argv[1], epochs=int(sys.argv[3]), checkpoint_every=1, resume=sys.argv[2] == "1"),
       motions=motions(), space=space())
 print("DONE")

@@ -10,9 +10,9 @@ import torch
 from safetensors.torch import load_file
 
 from guard_helpers import motions, rows, space, tiny_cfg
-from mcl import checkpoint as ckpt
-from mcl.run_dir import RunLock, RunLocked, read_metrics_rows
-from mcl.train import TrainingDiverged, train
+from mcl.training import checkpoint as ckpt
+from mcl.training.run_dir import RunLock, RunLocked, read_metrics_rows
+from mcl.training.loop import TrainingDiverged, train
 
 
 def _files(run):
@@ -70,7 +70,7 @@ def test_starting_over_on_a_finished_run_needs_overwrite_and_deletes_nothing(tmp
 
 
 def test_overwrite_keeps_the_old_checkpoints_until_the_new_run_has_one(tmp_path, monkeypatch):
-    import mcl.train as train_mod
+    import mcl.training.loop as train_mod
 
     run = train(tiny_cfg(tmp_path / "run"), motions=motions(), space=space())
     old_weights = (run / "checkpoints" / ckpt.manifest(run)["weights"]).read_bytes()
@@ -156,7 +156,7 @@ def test_a_damaged_metrics_line_in_the_middle_names_file_and_line(tmp_path):
 
 def test_update_guard_keeps_the_last_good_checkpoint_good(tmp_path, monkeypatch):
     """A huge lr gives finite losses but an update that blows the weights up: stopped before they are saved."""
-    import mcl.train as train_mod
+    import mcl.training.loop as train_mod
 
     real = train_mod.learning_rate
     monkeypatch.setattr(train_mod, "learning_rate", lambda cfg, step, total: 1e6 if step >= 2 else real(cfg, step,
@@ -171,7 +171,7 @@ def test_update_guard_keeps_the_last_good_checkpoint_good(tmp_path, monkeypatch)
 
 
 def test_gradient_guard_stops_on_a_non_finite_gradient(tmp_path, monkeypatch):
-    import mcl.train as train_mod
+    import mcl.training.loop as train_mod
 
     real = train_mod.compute_losses
 

@@ -6,8 +6,8 @@ import pytest
 
 from fake_space import FakeSpace
 from guard_helpers import motions, tiny_cfg
-from mcl.checkpoint import load
-from mcl.train import train
+from mcl.training.checkpoint import load
+from mcl.training.loop import train
 
 
 def _space(fingerprint: str, dim: int = 16) -> FakeSpace:

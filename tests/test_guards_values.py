@@ -5,9 +5,9 @@ import json
 import pytest
 
 from guard_helpers import motions, one_error_line, run_mcl, space, tiny_cfg
-from mcl.config import LossConfig, ModelConfig, TrainConfig, preset
+from mcl.training.config import LossConfig, ModelConfig, TrainConfig, preset
 from mcl.model import MotionCLIP
-from mcl.train import train
+from mcl.training.loop import train
 from mcl.validate import check_model_fits, model_parameters
 
 
@@ -79,7 +79,7 @@ def test_a_run_config_with_a_list_for_lr_names_the_key_and_the_file(tmp_path):
 
 
 def test_a_huge_model_is_refused_with_its_estimate_before_it_is_built(tmp_path, monkeypatch):
-    import mcl.train as train_mod
+    import mcl.training.loop as train_mod
 
     def never(*a, **k):
         raise AssertionError("the model must not be built")
@@ -92,7 +92,7 @@ def test_a_huge_model_is_refused_with_its_estimate_before_it_is_built(tmp_path, 
 
 
 def test_a_run_config_with_a_huge_model_is_refused_by_load(tmp_path):
-    from mcl.checkpoint import load
+    from mcl.training.checkpoint import load
 
     run = train(tiny_cfg(tmp_path / "run", epochs=1), motions=motions(), space=space())
     path = run / "checkpoints" / "latest.json"
@@ -115,7 +115,7 @@ def test_the_parameter_estimate_is_the_real_count(sizes):
 
 def test_latent_frames_beyond_the_positional_table_is_one_error_line(tmp_path, monkeypatch, capsys):
     run = train(tiny_cfg(tmp_path / "run", epochs=1), motions=motions(), space=space())
-    monkeypatch.setattr("mcl.checkpoint.load", _load_with_fake_space())
+    monkeypatch.setattr("mcl.training.checkpoint.load", _load_with_fake_space())
     code, _, err = run_mcl(["generate", "walk", "--run", run, "--frames", "5001", "-o", tmp_path / "x.npz"],
                            monkeypatch, capsys)
     assert code == 2 and "--frames 5001: expected 1 … 5000" in one_error_line(err)
@@ -126,7 +126,7 @@ def test_latent_frames_beyond_the_positional_table_is_one_error_line(tmp_path, m
 
 
 def _load_with_fake_space():
-    from mcl import checkpoint
+    from mcl.training import checkpoint
 
     real = checkpoint.load
     return lambda run, which="latest", device="cpu": real(run, which, device, space=space())

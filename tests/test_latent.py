@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from latent_fakes import tiny_loaded
-from mcl import latent
+from mcl.latent import ops as latent
 from mcl.body.skeleton import load_skeleton
 from mcl.data.synthetic import synthetic_motion
 
@@ -155,7 +155,7 @@ def test_reconstruct_starts_where_input_starts(run):
 
 @pytest.mark.slow  # umap-learn compiles with numba on first use (~25 s on 2 cores)
 def test_latent_map_colours_by_label_and_hovers_text():
-    from mcl.umap_map import latent_map
+    from mcl.lab.umap_map import latent_map
 
     rng = np.random.default_rng(0)
     z = np.concatenate([rng.normal(size=(15, 16)) + 6 * np.eye(16)[i] for i in range(3)])
@@ -174,7 +174,7 @@ def test_latent_map_colours_by_label_and_hovers_text():
 
 
 def test_evaluations_on_tiny_model(run):
-    from mcl import evaluate
+    from mcl.latent import evaluate
     from mcl.data.synthetic import synthetic_dataset
     from mcl.data.windows import make_windows
 

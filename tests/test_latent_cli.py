@@ -7,8 +7,9 @@ import pytest
 import torch
 
 from latent_fakes import HashSpace
-from mcl import checkpoint, latent_cli
-from mcl.config import ModelConfig, preset
+from mcl.training import checkpoint
+from mcl.latent import cli as latent_cli
+from mcl.training.config import ModelConfig, preset
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +77,7 @@ def test_edit_minus_equal_plus_and_npz_operands(run_dir, tmp_path, fast_space):
     out = tmp_path / "edit.npz"
     cli("edit", "--run", run_dir, "--base", f"npz:{base}#0", "--minus", "normal", "--plus", "normal", "-o", out)
     # editing with minus == plus re-decodes the (re-encoded) base
-    from mcl import latent
+    from mcl.latent import ops as latent
     from mcl.data.motion import Motion
 
     run = checkpoint.load(run_dir)

@@ -3,9 +3,9 @@ import torch
 import torch.nn.functional as F
 
 from mcl.body import joints_from_rotvec
-from mcl.config import LossConfig
+from mcl.training.config import LossConfig
 from mcl.data import synthetic_motion
-from mcl.losses import (alignment_loss, compute_losses, cosine_alignment, infonce_alignment, joints_from_tensor,
+from mcl.training.losses import (alignment_loss, compute_losses, cosine_alignment, infonce_alignment, joints_from_tensor,
                         reconstruction_losses)
 
 
@@ -78,8 +78,8 @@ def test_total_is_the_weighted_sum_and_zero_weights_are_skipped():
 
 
 def test_text_rc_term_decodes_texts_at_the_windows_scale_and_skips_windows_without_text():
-    from mcl.config import LossConfig, ModelConfig
-    from mcl.losses import compute_losses
+    from mcl.training.config import LossConfig, ModelConfig
+    from mcl.training.losses import compute_losses
     from mcl.model import MotionCLIP
 
     torch.manual_seed(0)
@@ -105,7 +105,7 @@ def test_body_term_on_smpl_vertices(tmp_path):
     from fake_smpl import fake_smpl
     from mcl.body import load_skeleton
     from mcl.body.mesh import load_body_mesh
-    from mcl.losses import vertices_from_tensor
+    from mcl.training.losses import vertices_from_tensor
 
     fake_smpl(tmp_path, load_skeleton().rest.numpy())
     mesh, sk = load_body_mesh(tmp_path, quiet=True), load_skeleton(tmp_path)
@@ -121,7 +121,7 @@ def test_body_term_on_smpl_vertices(tmp_path):
 
 
 def test_body_choice_auto_and_missing_smpl(tmp_path, monkeypatch):
-    from mcl.losses import body_mesh_for_loss, resolve_body
+    from mcl.training.losses import body_mesh_for_loss, resolve_body
 
     monkeypatch.delenv("MCL_SMPL_DIR", raising=False)
     assert resolve_body("auto") == "joints" and body_mesh_for_loss("joints") is None

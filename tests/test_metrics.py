@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from mcl import metrics
+from mcl.latent import metrics
 
 
 def test_identity_similarity_is_perfect_retrieval():

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from mcl.config import ModelConfig, preset
+from mcl.training.config import ModelConfig, preset
 from mcl.data import make_windows, synthetic_dataset
 from mcl.model import MotionCLIP
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from mcl.demo import ensure_run, run_status
-from mcl.notebooks import KERNEL, ROOT, ensure_kernel, error_outputs, execute, notebook_paths, relative_parameters
+from mcl.lab.demo import ensure_run, run_status
+from mcl.lab.notebooks import KERNEL, ROOT, ensure_kernel, error_outputs, execute, notebook_paths, relative_parameters
 
 pytest.importorskip("papermill")
 NOTEBOOKS = notebook_paths()
@@ -114,5 +114,5 @@ def test_run_status_partial_and_missing(tiny_run, tmp_path):
 
 
 def test_demo_help():
-    out = subprocess.run([sys.executable, "-m", "mcl.demo", "--help"], capture_output=True, text=True, timeout=60)
+    out = subprocess.run([sys.executable, "-m", "mcl.lab.demo", "--help"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and "--fast" in out.stdout and "notebooks/executed" in out.stdout

@@ -16,7 +16,7 @@ import yaml
 from fake_space import FakeSpace
 from official_reference import OfficialMotionCLIP, load_model_wo_clip, official_load
 
-from mcl.checkpoint import load
+from mcl.training.checkpoint import load
 from mcl.data.errors import DataError
 from mcl.data.motion import Motion, face_forward_tensor
 from mcl.data.sources import load as load_data
@@ -249,8 +249,8 @@ def test_export_then_import_gives_identical_weights(tmp_path):
 
 
 def test_export_refuses_a_run_without_the_official_layout(tmp_path):
-    from mcl import checkpoint as ckpt
-    from mcl.config import preset
+    from mcl.training import checkpoint as ckpt
+    from mcl.training.config import preset
     from mcl.model import MotionCLIP
 
     cfg = preset("cpu", model={"n_layers": 1, "d_model": 32, "n_heads": 2, "d_ff": 64, "latent_dim": 32})
@@ -309,7 +309,7 @@ def imported_run(tmp_path_factory):
 @pytest.mark.parametrize("name", ["00", "02", "03", "04", "05"])
 def test_notebook_runs_on_an_imported_official_run(imported_run, tmp_path, name):
     pytest.importorskip("papermill")
-    from mcl.notebooks import error_outputs, execute, notebook_paths
+    from mcl.lab.notebooks import error_outputs, execute, notebook_paths
 
     path = notebook_paths([name])[0]
     r = execute(path, tmp_path / path.name, {"fast": True, "run_dir": str(imported_run), "data": "deepmimic",
@@ -319,7 +319,7 @@ def test_notebook_runs_on_an_imported_official_run(imported_run, tmp_path, name)
 
 def test_a_model_with_the_official_layout_trains_in_mcl_space():
     """forward() returns mcl tensors without the turn to +z (a heading error stays visible to the loss)."""
-    from mcl.config import ModelConfig
+    from mcl.training.config import ModelConfig
     from mcl.model import MotionCLIP
     from mcl.official.codec import official_to_mcl
 

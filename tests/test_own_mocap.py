@@ -54,9 +54,9 @@ def test_per_subject_skeleton_and_skeleton_option(tmp_path):
     report = SkipReport()
     assert sources.load(f"asf:{two}", report=report) == []
     assert "skeleton=" in report.skipped[0][1]  # the hint that says what to do reaches the report
-    from mcl.train import load_motions
+    from mcl.data.sources import load as load_motions
     with pytest.raises(DataError, match=r"(?s)gave no motions.*name the one to use with skeleton="):
-        load_motions(f"asf:{two}", SkipReport())
+        load_motions(f"asf:{two}", SkipReport(), required=True)
     assert len(sources.load(f"asf:{two}?skeleton=a.asf")) == 1
 
 
@@ -114,7 +114,7 @@ def test_csv_with_label_columns_only_relative_to_the_data_folder(tmp_path, monke
 
 
 def test_prompt_ensembling_averages_unit_embeddings():
-    from mcl.latent import class_embeddings
+    from mcl.latent.ops import class_embeddings
 
     class Loaded:
         space = FakeSpace(8)
@@ -126,8 +126,8 @@ def test_prompt_ensembling_averages_unit_embeddings():
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
-    from mcl import checkpoint
-    from mcl.config import ModelConfig, preset
+    from mcl.training import checkpoint
+    from mcl.training.config import ModelConfig, preset
     from mcl.model import MotionCLIP
 
     d = tmp_path_factory.mktemp("run")
@@ -141,7 +141,7 @@ def run_dir(tmp_path_factory):
 
 
 def eval_cli(*argv):
-    from mcl import latent_cli
+    from mcl.latent import cli as latent_cli
     p = argparse.ArgumentParser(prog="mcl")
     latent_cli.register(p.add_subparsers(dest="command"))
     args = p.parse_args([str(a) for a in argv])
@@ -150,7 +150,7 @@ def eval_cli(*argv):
 
 def test_eval_classes_file_per_item_csv_and_quiet(run_dir, tmp_path, monkeypatch, capsys):
     from latent_fakes import HashSpace
-    from mcl import checkpoint
+    from mcl.training import checkpoint
 
     real = checkpoint.load
     monkeypatch.setattr(checkpoint, "load", lambda run, which="latest", device="cpu": real(run, which, device,
@@ -176,14 +176,14 @@ def test_eval_classes_file_per_item_csv_and_quiet(run_dir, tmp_path, monkeypatch
 
 # --- finding 6: every preset field on the CLI, the run records the resolved space ---------------------------------
 def parse_train(argv):
-    from mcl import train_cli
+    from mcl.training import cli as train_cli
     p = argparse.ArgumentParser(prog="mcl")
     train_cli.register(p.add_subparsers(dest="command"))
     return p.parse_args(argv)
 
 
 def test_fixed_and_random_windows_flags():
-    from mcl.train_cli import _overrides
+    from mcl.training.cli import _overrides
     assert _overrides(parse_train(["train", "--random-windows"]))["fixed_windows"] is False
     assert _overrides(parse_train(["train", "--fixed-windows"]))["fixed_windows"] is True
     assert "fixed_windows" not in _overrides(parse_train(["train"]))
@@ -192,7 +192,7 @@ def test_fixed_and_random_windows_flags():
 
 
 def test_run_records_the_resolved_space_and_resume_uses_it(tmp_path, monkeypatch, capsys):
-    import mcl.train as train_mod
+    import mcl.training.loop as train_mod
 
     asked = []
 

@@ -7,12 +7,12 @@ import torch
 from safetensors.torch import load_file
 
 from fake_space import FakeSpace
-from mcl import checkpoint as ckpt
-from mcl.batches import WindowSet, fit_to_window, mirror_motion, split_motions
-from mcl.checkpoint import load
-from mcl.config import preset
+from mcl.training import checkpoint as ckpt
+from mcl.training.batches import WindowSet, fit_to_window, mirror_motion, split_motions
+from mcl.training.checkpoint import load
+from mcl.training.config import preset
 from mcl.data import synthetic_dataset, synthetic_motion
-from mcl.train import TrainingDiverged, learning_rate, train
+from mcl.training.loop import TrainingDiverged, learning_rate, train
 
 TINY = dict(n_layers=1, d_model=32, n_heads=2, d_ff=64)
 
@@ -66,7 +66,7 @@ def test_mismatched_config_gives_a_clear_error(tmp_path):
 
 
 def test_resume_reproduces_the_uninterrupted_loss_curve(tmp_path, monkeypatch):
-    import mcl.train as train_mod
+    import mcl.training.loop as train_mod
     motions = _motions()
     sched = dict(lr_schedule="cosine", warmup_steps=2)  # the lr depends on the step: it must resume with it
     full = train(_cfg(tmp_path / "full", **sched), motions=motions, space=FakeSpace(16))
@@ -98,7 +98,7 @@ def test_resume_reproduces_the_uninterrupted_loss_curve(tmp_path, monkeypatch):
 
 
 def test_nan_guard_stops_with_the_step_and_term_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
-    import mcl.train as train_mod
+    import mcl.training.loop as train_mod
     real = train_mod.compute_losses
     calls = {"n": 0}
 
@@ -123,9 +123,9 @@ def test_nan_guard_stops_with_the_step_and_term_and_keeps_the_last_good_checkpoi
 
 def test_validation_loss_decreases_on_deepmimic(tmp_path):
     pytest.importorskip("pybullet_data", reason="DeepMimic clips ship with pybullet")
-    from mcl.train import load_motions
+    from mcl.data.sources import load as load_motions
     from mcl.data import SkipReport
-    motions = load_motions("deepmimic", SkipReport())
+    motions = load_motions("deepmimic", SkipReport(), required=True)
     run = train(_cfg(tmp_path / "dm", epochs=25, batch_size=20, lr=2e-3,
                      model=dict(n_layers=2, d_model=64, n_heads=4, d_ff=128)), motions=motions, space=FakeSpace(32))
     val = [r["loss"] for r in _rows(run, "val")]

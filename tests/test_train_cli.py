@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from mcl import train_cli
+from mcl.training import cli as train_cli
 
 
 def _parse(argv):

@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from latent_fakes import tiny_loaded
-from mcl import latent, widgets
+from mcl.latent import ops as latent
+from mcl.lab import widgets
 from mcl.data.synthetic import synthetic_motion
 
 
@@ -131,7 +132,7 @@ def test_explorer_shows_an_error_in_its_status_line(run, monkeypatch):
 
 
 def test_latent_map_explorer_plays_a_point_beside_its_nearest_text(run):
-    from mcl.figures import ClassSetup, UmapPoints
+    from mcl.lab.figures import ClassSetup, UmapPoints
 
     ws = [synthetic_motion(60, seed=i) for i in range(4)]
     for w, lab in zip(ws, ["walk", "run", "walk", "run"]):
@@ -162,7 +163,7 @@ def test_mcl_explore_help_and_missing_run(tmp_path):
     import subprocess
     import sys
 
-    from mcl import explore
+    from mcl.lab import explore
 
     out = subprocess.run([sys.executable, "-m", "mcl.cli", "explore", "--help"], capture_output=True, text=True,
                          timeout=60)

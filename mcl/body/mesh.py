@@ -220,7 +220,7 @@ class SmplMesh(BodyMesh):
 
     def vertices_from_rotmats(self, rotmats: torch.Tensor, trans: torch.Tensor) -> torch.Tensor:
         """Differentiable SMPL vertices `(..., 6890, 3)` from local rotation matrices `(..., 24, 3, 3)` and pelvis
-        positions `(..., 3)` (the body loss on vertices, `mcl.losses.vertices_from_tensor`).
+        positions `(..., 3)` (the body loss on vertices, `mcl.training.losses.vertices_from_tensor`).
 
         Example: `SmplMesh(d).vertices_from_rotmats(torch.eye(3).expand(24, 3, 3), torch.zeros(3))`.
         """

@@ -23,6 +23,7 @@ from .errors import DataError, SkipReport
 from .cache import cache_key, cached_motions, file_stamp
 from .labels import bandai_captions, load_folder
 from .motion import Motion
+from ..paths import cache_root
 
 __all__ = ["CONTENTS", "STYLES", "ARCHIVE_NAME", "default_bandai_path", "bandai_cache_dir", "extract_bandai",
            "load_bandai"]
@@ -50,7 +51,7 @@ def default_bandai_path() -> Path | None:
 
 def bandai_cache_dir() -> Path:
     """Where archives are extracted: `$MCL_CACHE/bandai-ds2` (default `~/.cache/mcl/bandai-ds2`)."""
-    return Path(os.environ.get("MCL_CACHE", Path.home() / ".cache" / "mcl")).expanduser() / "bandai-ds2"
+    return cache_root() / "bandai-ds2"
 
 
 def extract_bandai(archive: str | os.PathLike, cache: str | os.PathLike | None = None) -> Path:

@@ -18,13 +18,14 @@ import numpy as np
 
 from .errors import SkipReport
 from .motion import Motion, Segment
+from ..paths import cache_root
 
 FORMAT_VERSION = 1
 
 
 def motion_cache_dir() -> Path:
     """`$MCL_CACHE/motions`, else `~/.cache/mcl/motions`. Example: `motion_cache_dir().name == 'motions'`."""
-    return Path(os.environ.get("MCL_CACHE", Path.home() / ".cache" / "mcl")).expanduser() / "motions"
+    return cache_root() / "motions"
 
 
 def cache_key(**parts) -> str:

@@ -122,7 +122,7 @@ class Motion:
 
         A text cannot say which way a body faces, so the model sees every window in this canonical heading
         (training, encoding, evaluation). The turn is recorded in `source["faced_forward_deg"]`.
-        Example: `m.face_forward().to_tensor()` is what `mcl.latent.encode` feeds the encoder.
+        Example: `m.face_forward().to_tensor()` is what `mcl.latent.ops.encode` feeds the encoder.
         """
         poses = torch.from_numpy(self.poses)
         yaw = heading(rotvec_to_rotmat(poses[0, 0]))

@@ -278,15 +278,26 @@ def _usages() -> str:
 
 
 def load(spec: str | DataSpec | Iterable[str | DataSpec], report: SkipReport | None = None,
-         progress: bool = True) -> list[Motion]:
+         progress: bool = True, required: bool = False) -> list[Motion]:
     """Motions of one data spec (or several, concatenated), at their native frame rates.
 
     Skipped items (unreadable files, unlabelled clips, BABEL entries without AMASS files) are added to `report`.
+    `required=True` (training, evaluation) raises DataError with the skip report — what each file lacked and how to
+    fix it — when the spec gives no motion.
     Example: `r = SkipReport(); ms = load("deepmimic", report=r)`; `load(["deepmimic", "bandai?limit=50"])`.
     """
     report = report if report is not None else SkipReport()
     if not isinstance(spec, (str, DataSpec)):
-        return [m for s in spec for m in load(s, report=report, progress=progress)]
+        motions = [m for s in spec for m in load(s, report=report, progress=progress)]
+    else:
+        motions = _load_one(spec, report, progress)
+    if required and not motions:
+        raise DataError(f"data spec '{spec}'", "gave no motions" + (f"\n{report.summary(limit=3)}" if len(report) else
+                                                                    ": no files found"))
+    return motions
+
+
+def _load_one(spec: str | DataSpec, report: SkipReport, progress: bool) -> list[Motion]:
     parsed = parse_spec(spec)
     if parsed.path is not None and not Path(parsed.path).exists():
         raise DataError(f"data spec '{spec}'", f"{parsed.path} does not exist", "check the path")

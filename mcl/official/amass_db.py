@@ -116,7 +116,7 @@ def convert_to_npz(path: str | os.PathLike, out: str | os.PathLike, trust: bool 
 
     Example: `convert_to_npz("data/amass_db/amass_30fps_vald.pt", "amass_vald.npz", trust=True)`.
     """
-    from ..checkpoint import _atomic
+    from ..training.checkpoint import _atomic
 
     db = read_amass_db(path, trust=trust)
     n = len(db["thetas"])

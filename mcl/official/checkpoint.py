@@ -35,7 +35,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from ..config import LossConfig, ModelConfig, TrainConfig
+from ..training.config import LossConfig, ModelConfig, TrainConfig
 from .opt import PAPER, check_supported, read_opt
 
 UNUSED_FILE = "official_unused.safetensors"
@@ -233,7 +233,7 @@ def import_official(checkpoint: str | os.PathLike, opt_path: str | os.PathLike |
 
     Example: `run = mcl.load(import_official("exps/paper-model/checkpoint_0100.pth.tar"))`.
     """
-    from .. import checkpoint as ckpt
+    from ..training import checkpoint as ckpt
 
     checkpoint = Path(checkpoint)
     sd = read_official_checkpoint(checkpoint)
@@ -281,7 +281,7 @@ def export_official(run_dir: str | os.PathLike, out: str | os.PathLike, which: s
     """
     import yaml
 
-    from .. import checkpoint as ckpt
+    from ..training import checkpoint as ckpt
 
     run_dir = Path(run_dir)
     m = ckpt.manifest(run_dir, which)

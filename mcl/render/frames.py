@@ -22,6 +22,7 @@ from ..body.mesh import BodyMesh, load_body_mesh
 from .camera import TRAINING_CAMERA, Camera
 from .raster import WOOD, rasterize, vertex_colors
 from .scene import posed_vertices
+from ..paths import cache_root
 
 RENDER_VERSION = 1  # bump when shading or geometry code changes what an image looks like
 SUPERSAMPLE = 2
@@ -76,7 +77,7 @@ def _pick(window, frame) -> int:
 
 def default_cache_dir() -> Path:
     """`$MCL_CACHE/frames` (the root of mcl's caches), else `~/.cache/mcl/frames`."""
-    return Path(os.environ.get("MCL_CACHE", Path.home() / ".cache" / "mcl")).expanduser() / "frames"
+    return cache_root() / "frames"
 
 
 def training_frames(windows: Sequence, frame="middle", cache_dir: str | os.PathLike | None = None,

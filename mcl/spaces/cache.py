@@ -17,13 +17,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..paths import cache_root
 from .base import Space
 
 
 def default_cache_dir() -> Path:
     """`$MCL_CACHE/embeddings` when `MCL_CACHE` is set (the root of mcl's caches), else `~/.cache/mcl/embeddings`."""
-    root = os.environ.get("MCL_CACHE")
-    return (Path(root).expanduser() if root else Path("~/.cache/mcl").expanduser()) / "embeddings"
+    return cache_root() / "embeddings"
 
 
 @dataclass

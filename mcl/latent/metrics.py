@@ -1,6 +1,6 @@
 """Evaluation metrics: text↔motion retrieval (TMR's protocols), recognition top-k, MPJPE and joint-angle error.
 
-Everything here works on plain arrays (numpy or torch) so it can be tested on constructed cases; `mcl.evaluate`
+Everything here works on plain arrays (numpy or torch) so it can be tested on constructed cases; `mcl.latent.evaluate`
 feeds it model outputs.
 
 Retrieval follows TMR (Petrovich et al., ICCV 2023, `src/model/metrics.py`): ranks are 0-based positions of the

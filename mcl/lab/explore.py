@@ -27,7 +27,7 @@ def pick_run(run: str | None) -> Path:
 
     Example: `pick_run(None)` → `runs/deepmimic-cpu` after `make demo`.
     """
-    from . import checkpoint as ckpt
+    from ..training import checkpoint as ckpt
 
     candidates = [run] if run else list(DEFAULT_RUNS)
     for c in candidates:
@@ -37,7 +37,7 @@ def pick_run(run: str | None) -> Path:
         raise FileNotFoundError(f"{run}: no trained run there (no checkpoints/latest.json); train one with "
                                 f"`mcl train` or `make demo`, or pass another run directory")
     raise FileNotFoundError(f"no trained run in {' or '.join(DEFAULT_RUNS)}: run `make demo` (or "
-                            f"`python -m mcl.demo --fast` for a tiny one in minutes), or pass a run directory")
+                            f"`python -m mcl.lab.demo --fast` for a tiny one in minutes), or pass a run directory")
 
 
 def free_port(port: int, host: str = "127.0.0.1") -> int:

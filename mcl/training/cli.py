@@ -38,7 +38,7 @@ def _overrides(args: argparse.Namespace) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .quiet import no_progress_bars
+    from ..quiet import no_progress_bars
 
     with no_progress_bars(args.quiet):
         return _run(args)
@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from .config import preset
-    from .train import train
+    from .loop import train
 
     overrides = _overrides(args)
     if args.resume:
@@ -68,7 +68,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def register(sub) -> None:
-    from . import validate as v  # argparse types: counts ≥ 1, rates > 0, all finite (named in the error)
+    from .. import validate as v  # argparse types: counts ≥ 1, rates > 0, all finite (named in the error)
 
     p = sub.add_parser("train", help="train MotionCLIP (checkpoints, metrics, resume, torchrun/DDP)",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

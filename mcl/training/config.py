@@ -10,7 +10,7 @@ import dataclasses
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
-from .validate import check_number
+from ..validate import check_number
 
 
 @dataclass
@@ -54,7 +54,7 @@ class LossConfig:
     """Loss weights (paper defaults) and the alignment form for the text/image terms.
 
     `alignment="cosine"`: 1 − cos(z, e), the paper. `"infonce"`: symmetric InfoNCE over the batch with `temperature`;
-    windows that share a text are masked out of each other's negatives (see `mcl.losses.infonce_alignment`).
+    windows that share a text are masked out of each other's negatives (see `mcl.training.losses.infonce_alignment`).
     Example: `LossConfig(w_image=0.0, alignment="infonce")`.
     """
     w_rc: float = 100.0      # MSE of rot6d + translation
@@ -91,7 +91,7 @@ class TrainConfig:
     (the paper); `fixed_windows=True` uses fixed non-overlapping windows instead. Validation: `val_split="time"` holds
     out the last `val_fraction` of every clip, `"clip"` holds out whole clips chosen by a hash of their names,
     `"mirror"` validates on the left-right mirror images of all clips (DeepMimic: one short clip per action),
-    `"auto"` picks `clip` when there are ≥ 50 clips, else `mirror` (see `mcl.batches.split_motions`).
+    `"auto"` picks `clip` when there are ≥ 50 clips, else `mirror` (see `mcl.training.batches.split_motions`).
     Example: `TrainConfig(data="deepmimic", space="minilm", model=ModelConfig(n_layers=4, d_model=256))`.
     """
     preset: str = "paper"

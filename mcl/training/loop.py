@@ -7,7 +7,7 @@ gradients (gloo on CPU, nccl on GPU), and only rank 0 writes. A run is a directo
     config.json        full config, data spec, space, git commit, split, skipped items
     metrics.jsonl/.csv one row per step (train) and per epoch (val), every loss term separately
     tb/                TensorBoard scalars
-    checkpoints/       latest + best (see mcl.checkpoint)
+    checkpoints/       latest + best (see mcl.training.checkpoint)
 
 Resuming (`resume=True`) restores weights, optimizer, python/numpy/torch RNG and the position in the epoch; the
 data order is a function of (seed, epoch), so the loss curve continues exactly as if never interrupted.
@@ -31,12 +31,13 @@ from tqdm.auto import tqdm
 from . import checkpoint as ckpt
 from .batches import Batch, WindowSet, attach_images, embed_texts, split_motions
 from .config import TrainConfig, merge, preset
-from .data.errors import SkipReport
-from .data.motion import Motion
+from ..data.errors import SkipReport
+from ..data.sources import load as load_data
+from ..data.motion import Motion
 from .losses import body_mesh_for_loss, compute_losses, resolve_body
-from .model import MotionCLIP
+from ..model import MotionCLIP
 from .run_dir import RunLock, clean_temp_files, drop_set_aside, read_metrics_rows, set_aside
-from .validate import check_model_fits
+from ..validate import check_model_fits
 
 TERMS = ("rc", "body", "vel", "text", "image", "text_rc")  # every loss term, logged separately
 CSV_COLUMNS = ("split", "epoch", "step", "loss") + TERMS + ("lr", "seconds")
@@ -54,30 +55,6 @@ MAX_WEIGHT_GROWTH = 1.5
 
 
 # --- setup helpers ---------------------------------------------------------------------------------------------
-def load_motions(spec: str, report: SkipReport, progress: bool = True) -> list[Motion]:
-    """Motions of a data spec through `mcl.data.sources.load` (`deepmimic`/`synthetic` also work without it).
-
-    Raises DataError with the skip report (what each file lacked and how to fix it) when the spec gives no motion.
-    Example: `motions = load_motions("deepmimic", SkipReport())`.
-    """
-    try:
-        from .data.sources import load as load_source
-    except ImportError:  # before the sources registry exists, the two built-in sets still work
-        if spec == "deepmimic":
-            from .data.deepmimic import load_deepmimic
-            return load_deepmimic(report=report)
-        if spec == "synthetic":
-            from .data.synthetic import synthetic_dataset
-            return synthetic_dataset(16, frames=240)
-        raise
-    motions = load_source(spec, report=report, progress=progress)
-    if not motions:
-        from .data.errors import DataError
-        raise DataError(f"data spec '{spec}'", "gave no motions" + (f"\n{report.summary(limit=3)}" if len(report) else
-                                                                    ": no files found"))
-    return motions
-
-
 def space_key(space) -> str:
     """The registry name to rebuild a space with `get_space` (a Space's `name` also carries a weights fingerprint)."""
     for s in (space, getattr(space, "space", None), getattr(space, "inner", None)):
@@ -93,8 +70,8 @@ def resolve_space(space, cache_dir=None):
     """
     if not isinstance(space, str):
         return space
-    from .spaces import get_space
-    from .spaces.cache import CachedSpace
+    from ..spaces import get_space
+    from ..spaces.cache import CachedSpace
     return CachedSpace(get_space(space), cache_dir)
 
 
@@ -352,9 +329,9 @@ def _train(cfg: TrainConfig, motions, space, latest: dict | None, early: list[st
     report = SkipReport()
     data_spec = cfg.data if motions is None else f"custom ({len(motions)} motions)"
     if motions is None:
-        motions = load_motions(cfg.data, report, progress=cfg.progress and main)
+        motions = load_data(cfg.data, report, progress=cfg.progress and main, required=True)
     else:
-        from .data.screen import screen_motions
+        from ..data.screen import screen_motions
         motions = screen_motions(motions, report)
     if not motions:
         raise ValueError(f"data {data_spec!r} gave no usable motions\n{report.summary()}")
@@ -390,7 +367,7 @@ def _train(cfg: TrainConfig, motions, space, latest: dict | None, early: list[st
         notes.append(f"extended {len(extended)} clip(s) shorter than a window: " + "; ".join(extended))
     if len(report):
         notes.append(report.summary())
-    from .quiet import short_note
+    from ..quiet import short_note
     for n in notes:  # a long list (every extended clip) goes to the run's log.txt, the console gets its start
         say(short_note(n, run / "log.txt" if main else None))
 

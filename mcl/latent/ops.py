@@ -1,12 +1,12 @@
 """The latent space of a trained MotionCLIP: encode, decode, text-to-motion, editing, interpolation, recognition.
 
-All functions take a loaded run (`mcl.checkpoint.load(run_dir)`: `.model` with `encode (B,25,6,T) → (B,D)` and
+All functions take a loaded run (`mcl.training.checkpoint.load(run_dir)`: `.model` with `encode (B,25,6,T) → (B,D)` and
 `decode ((B,D), n_frames) → (B,25,6,T)`, `.space` with `encode_text(list[str]) → (N,D)`). The latent z lives in the
 frozen text(-image) space, so a text embedding can stand wherever an encoded motion can (the paper's key property):
 every "operand" below is a `Motion`, a text (`str`) or a ready latent vector `(D,)`.
 
 Lengths: the model is trained on 60-frame windows at 30 fps, but its decoder takes any number of positional queries,
-so `n_frames` may differ. Measured with `mcl.evaluate.length_study` on two DeepMimic CPU-preset models (README,
+so `n_frames` may differ. Measured with `mcl.latent.evaluate.length_study` on two DeepMimic CPU-preset models (README,
 "Latent-space toolkit"): a 120-frame decode keeps its first 60 frames as good as the 60-frame decode (MPJPE within
 3 mm) but is jerkier after frame 60 (mean joint acceleration ×1.5–2.3) and, for one model, slower (joint speed
 0.68×); a 30-frame decode is not the first second of the 60-frame one. Other lengths work but extrapolate.
@@ -20,9 +20,8 @@ from typing import Sequence, Union
 import numpy as np
 import torch
 
-from .data.motion import Motion
+from ..data.motion import Motion
 
-WINDOW_FPS = 30.0
 Operand = Union[Motion, str, torch.Tensor, np.ndarray]
 
 
@@ -103,7 +102,7 @@ def calibrate(loaded, motions: Sequence[Motion], max_windows: int = 512) -> floa
     (in `run_dir/latent_norm.json`, one entry per checkpoint step). Example: `calibrate(run, train_clips)`."""
     import json
 
-    from .data.windows import make_windows
+    from ..data.windows import make_windows
 
     ws = make_windows(motions)[:max_windows] or [m.resample(WINDOW_FPS) for m in motions][:max_windows]
     if not ws:
@@ -141,12 +140,12 @@ def latent_norm(loaded) -> float:
     spec = str(getattr(loaded, "data_spec", "") or "")
     if not spec or spec.startswith("custom"):
         raise ValueError(f"run {run_dir}: its training data ({spec or 'unknown'}) cannot be reloaded to measure the "
-                         f"latent scale; call mcl.latent.calibrate(run, training_motions) once, or pass "
+                         f"latent scale; call mcl.latent.ops.calibrate(run, training_motions) once, or pass "
                          f"text_norm='raw'")
-    from .data.errors import SkipReport
-    from .train import load_motions
+    from ..data.errors import SkipReport
+    from ..data.sources import load as load_motions
 
-    return calibrate(loaded, load_motions(spec, SkipReport()))
+    return calibrate(loaded, load_motions(spec, SkipReport(), required=True))
 
 
 def text_latents(loaded, texts: Sequence[str], text_norm: str = "match") -> torch.Tensor:
@@ -169,7 +168,7 @@ def latents(loaded, operands: Sequence[Operand], text_norm: str = "match") -> to
 
     Example: `latents(run, ["walk", walk_motion])` → both in the same space, so they can be added and compared.
     """
-    from .data.screen import check_finite_motion
+    from ..data.screen import check_finite_motion
 
     operands = list(operands)
     out: list[torch.Tensor | None] = [None] * len(operands)
@@ -212,7 +211,7 @@ def decode(loaded, z, n_frames: int = 60, texts: Sequence[str] | None = None, ba
     starts with its pelvis at `(0, floor_below_pelvis, 0)`: standing on the floor at the origin. Any `n_frames ≥ 1` works (see module doc for
     how quality changes away from the trained 60). Example: `decode(run, encode(run, [m]))[0].num_frames == 60`.
     """
-    from .body.skeleton import load_skeleton
+    from ..body.skeleton import load_skeleton
 
     z = torch.as_tensor(z).float()
     if z.ndim == 1:

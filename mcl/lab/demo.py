@@ -1,7 +1,7 @@
-"""`make demo` (`python -m mcl.demo`): train the `cpu` preset on DeepMimic, run every notebook, write the figures.
+"""`make demo` (`python -m mcl.lab.demo`): train the `cpu` preset on DeepMimic, run every notebook, write the figures.
 
-    python -m mcl.demo            # runs/deepmimic-cpu (trained, resumed or reused), notebooks/executed/, figures/
-    python -m mcl.demo --fast     # a tiny model in runs/deepmimic-fast, the notebooks' fast settings (minutes);
+    python -m mcl.lab.demo            # runs/deepmimic-cpu (trained, resumed or reused), notebooks/executed/, figures/
+    python -m mcl.lab.demo --fast     # a tiny model in runs/deepmimic-fast, the notebooks' fast settings (minutes);
                                   # figures go to notebooks/executed/figures-fast
 
 Training resumes when a previous demo was interrupted and is skipped when the run is complete; `ensure_run` is the
@@ -27,8 +27,8 @@ def run_status(run_dir: str | Path) -> str:
 
     Example: `run_status("runs/deepmimic-cpu")` → `"complete"` after `mcl train` finished.
     """
-    from . import checkpoint as ckpt
-    from .config import TrainConfig
+    from ..training import checkpoint as ckpt
+    from ..training.config import TrainConfig
 
     latest = ckpt.manifest(run_dir, "latest")
     if latest is None:
@@ -46,9 +46,9 @@ def ensure_run(run_dir: str | Path = RUN_DIR, data: str = "deepmimic", space: st
     `retrain=True` deletes `run_dir` and trains from scratch. A run trained on other data is not reused silently:
     that is an error naming both. Example: `run = mcl.load(ensure_run("runs/deepmimic-cpu"))`.
     """
-    from . import checkpoint as ckpt
-    from .config import merge, preset
-    from .train import train
+    from ..training import checkpoint as ckpt
+    from ..training.config import merge, preset
+    from ..training.loop import train
 
     run_dir = Path(run_dir)
     if retrain and run_dir.exists():
@@ -93,7 +93,7 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers) -> None:
-    """Add `mcl demo` (the same as `python -m mcl.demo`) to the `mcl` command."""
+    """Add `mcl demo` (the same as `python -m mcl.lab.demo`) to the `mcl` command."""
     p = subparsers.add_parser("demo", help="train the cpu preset on DeepMimic, run the notebooks, write figures/",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_arguments(p)
@@ -101,8 +101,8 @@ def register(subparsers) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m mcl.demo [--fast] …`: see the module docstring."""
-    p = argparse.ArgumentParser(prog="python -m mcl.demo", description=__doc__,
+    """`python -m mcl.lab.demo [--fast] …`: see the module docstring."""
+    p = argparse.ArgumentParser(prog="python -m mcl.lab.demo", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_arguments(p)
     return run(p.parse_args(argv))

@@ -1,4 +1,4 @@
-"""ipywidgets explorers over the latent toolkit (`mcl.latent`): text-to-motion, arithmetic, interpolation,
+"""ipywidgets explorers over the latent toolkit (`mcl.latent.ops`): text-to-motion, arithmetic, interpolation,
 recognition, and the UMAP map of the latents.
 
 Each explorer is a `VBox` of controls, a status line and an output area that it owns. Changing a control calls a plain
@@ -19,8 +19,8 @@ import ipywidgets as widgets
 import numpy as np
 import torch
 
-from . import latent
-from .data.motion import Motion
+from ..latent import ops as latent
+from ..data.motion import Motion
 
 LAYOUT = widgets.Layout(width="520px")
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
@@ -120,7 +120,7 @@ class TextToMotionExplorer(_Explorer):
         return self._run(self._generate)
 
     def _generate(self) -> Motion:
-        from .render import show
+        from ..render import show
 
         text = self.prompt.value.strip()
         if not text:
@@ -164,7 +164,7 @@ class ArithmeticExplorer(_Explorer):
         return self._run(self._update)
 
     def _update(self) -> list[Motion]:
-        from .render import show
+        from ..render import show
 
         title = f"{self.base.value} − [{self.minus.value}] + [{self.plus.value}] × {self.scale.value:g}"
         self.motions = latent.decode(self.loaded, torch.stack([self._z[self.base.value], self.latent()]),
@@ -204,7 +204,7 @@ class InterpolationExplorer(_Explorer):
         return self._run(self._update)
 
     def _update(self) -> Motion:
-        from .render import show
+        from ..render import show
 
         title = f"t = {self.t.value:.2f}" + (" (slerp)" if self.spherical.value else "")
         self.motion = latent.decode(self.loaded, self.latent(), self.n_frames, texts=[title])[0]
@@ -256,7 +256,7 @@ class RecognitionExplorer(_Explorer):
 
 
 class LatentMapExplorer(widgets.VBox):
-    """The UMAP map of window latents and class texts (`mcl.figures.umap_points`) as a live plotly `FigureWidget`:
+    """The UMAP map of window latents and class texts (`mcl.lab.figures.umap_points`) as a live plotly `FigureWidget`:
     clicking a point plays that window beside the motion decoded from its nearest class text (by cosine in the
     latent space); clicking a text star plays its decoded motion beside its nearest window. `select(i)` does the
     same from code (`i` indexes `points`: the windows first, then the class texts)."""
@@ -304,7 +304,7 @@ class LatentMapExplorer(widgets.VBox):
 
     def select(self, i: int) -> list[Motion]:
         """Play point `i` of the map beside its nearest counterpart (window ↔ class text); returns both motions."""
-        from .render import show
+        from ..render import show
 
         n = len(self.windows)
         if not 0 <= i < n + len(self.classes.prompts):
@@ -363,7 +363,7 @@ def recognition_explorer(loaded, windows: Sequence[Motion], class_names: Sequenc
                          prompt: str | Sequence[str] = "{}", label_key: str = "action") -> RecognitionExplorer:
     """A window chooser → the window's top-5 zero-shot classes among `class_names` (true class in green).
 
-    `prompt`: a template or one text per class (see `mcl.latent.classify`). Example:
+    `prompt`: a template or one text per class (see `mcl.latent.ops.classify`). Example:
     `ex = recognition_explorer(run, windows, CLIP_NAMES, prompt=[TEXTS[n][0] for n in CLIP_NAMES]); ex.window.value = 3`.
     """
     return RecognitionExplorer(loaded, windows, class_names, prompt, label_key)
@@ -371,7 +371,7 @@ def recognition_explorer(loaded, windows: Sequence[Motion], class_names: Sequenc
 
 
 def latent_map_explorer(loaded, windows: Sequence[Motion], classes, points=None, **umap_kwargs) -> LatentMapExplorer:
-    """The UMAP map of `windows` and the class texts of `classes` (`mcl.figures.class_setup`); click a point to play
+    """The UMAP map of `windows` and the class texts of `classes` (`mcl.lab.figures.class_setup`); click a point to play
     that window beside its nearest class text (decoded). `points`: a precomputed `umap_points(...)`.
 
     Example: `ex = latent_map_explorer(run, windows, class_setup("deepmimic")); ex.select(0); ex.motions`.

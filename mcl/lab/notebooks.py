@@ -1,10 +1,10 @@
-"""Running the notebooks in `notebooks/` with papermill (used by `mcl.demo` and the tests), and `setup()`, the first
+"""Running the notebooks in `notebooks/` with papermill (used by `mcl.lab.demo` and the tests), and `setup()`, the first
 call of every notebook.
 
 Each notebook has a cell tagged `parameters` (papermill injects the values it is given after it); `execute` passes a
 notebook only the parameters it declares, so one dict can drive them all.
 Example:
-    from mcl.notebooks import execute_all
+    from mcl.lab.notebooks import execute_all
     results = execute_all({"fast": True, "run_dir": "runs/tiny"}, out_dir="notebooks/executed")
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK_DIR = ROOT / "notebooks"
 KERNEL = "python3"
 
@@ -28,7 +28,7 @@ def setup(quiet: bool = False) -> Path:
     Moves the working directory to the project root (so `runs/…` and `figures/` mean the same from `notebooks/`),
     and picks plotly renderers that work live in JupyterLab (mimetype) and in exported HTML (`notebook`, which embeds
     plotly.js once, so a static page needs no network); matplotlib figures display as PNG without pyplot.
-    Example: first cell `root = mcl.notebooks.setup()`.
+    Example: first cell `root = mcl.lab.notebooks.setup()`.
     """
     here = Path.cwd()
     if here.name == "notebooks" and not (here / "pyproject.toml").exists() and (here.parent / "pyproject.toml").exists():

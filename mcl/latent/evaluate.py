@@ -1,6 +1,6 @@
 """Dataset-level evaluations of a trained MotionCLIP: reconstruction, zero-shot recognition, retrieval, generation.
 
-Each takes a loaded run (`mcl.checkpoint.load`) and a list of windows (`Motion`s, e.g. `make_windows(load(spec))`)
+Each takes a loaded run (`mcl.training.checkpoint.load`) and a list of windows (`Motion`s, e.g. `make_windows(load(spec))`)
 and returns a flat dict of numbers (JSON-ready) plus, where items were left out, the reasons in `skipped`.
 
 - `reconstruction`: MPJPE (mm, after forward kinematics; root-relative and global) and geodesic joint-angle error
@@ -18,13 +18,13 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from . import latent, metrics
-from .body.rotations import rotvec_to_rotmat
-from .body.skeleton import joints_from_rotvec
-from .data.errors import SkipReport
-from .data.motion import Motion
+from . import ops as latent
+from . import metrics
+from ..body.rotations import rotvec_to_rotmat
+from ..body.skeleton import joints_from_rotvec
+from ..data.errors import SkipReport
+from ..data.motion import Motion
 
-WINDOW_FPS = latent.WINDOW_FPS
 
 
 def _joints(m: Motion) -> np.ndarray:
@@ -193,9 +193,9 @@ def babel60(loaded, amass_root: str, babel_dir: str, split: str = "val", ks: Seq
 
     Needs AMASS and BABEL on disk (`mcl.data.amass`). Example: `babel60(run, "~/amass", "~/babel_v1.0_release")`.
     """
-    from .data.amass import babel_action_classes
-    from .data.sources import load
-    from .data.windows import make_windows
+    from ..data.amass import babel_action_classes
+    from ..data.sources import load
+    from ..data.windows import make_windows
 
     report = SkipReport()
     motions = load(f"amass:{amass_root}?babel={babel_dir}&split={split}")
@@ -212,7 +212,7 @@ def retrieval(loaded, windows: Sequence[Motion], protocols: Sequence[str] = ("al
     """Text↔motion retrieval with each window's first text; windows without text are skipped and reported.
 
     The text side is the frozen space's embedding of the text (MotionCLIP has no text encoder of its own); windows
-    that share a text count as correct answers for each other (see `mcl.metrics`). "batches" is skipped (and said so)
+    that share a text count as correct answers for each other (see `mcl.latent.metrics`). "batches" is skipped (and said so)
     when there are fewer than `batch_size` windows. Example: `retrieval(run, val_windows)["all"]["t2m/R01"]`.
     """
     report = report if report is not None else SkipReport()
@@ -249,8 +249,8 @@ def text_to_motion_match(loaded, clips: Sequence[Motion], texts: Sequence[str] |
     `nearest` (clip index per generation) and the distance matrix `dist_mm` (generation × clip).
     Example: `text_to_motion_match(run, load("deepmimic"))["hits"]`.
     """
-    from .batches import fit_to_window
-    from .data.windows import windows as cut
+    from ..training.batches import fit_to_window
+    from ..data.windows import windows as cut
 
     clips = [fit_to_window(c.resample(WINDOW_FPS), n_frames) for c in clips]
     texts = list(texts) if texts is not None else [c.texts[0] if c.texts else c.name for c in clips]

@@ -24,7 +24,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from .config import TrainConfig
-from .model import MotionCLIP
+from ..model import MotionCLIP
 
 CKPT_DIR = "checkpoints"
 
@@ -79,7 +79,7 @@ def recorded_fingerprint(info: dict) -> str:
 
 def git_commit() -> str:
     """The commit of the mcl source tree (`<sha>` or `<sha>-dirty`), or `unknown` outside git."""
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     try:
         sha = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
                              timeout=10, check=True).stdout.strip()
@@ -212,7 +212,7 @@ class Loaded:
 
 def load(run_dir: str | os.PathLike, which: str = "latest", device: str | torch.device = "cpu",
          space: Any = None) -> Loaded:
-    """Load a trained MotionCLIP from a run dir written by `mcl.train.train`.
+    """Load a trained MotionCLIP from a run dir written by `mcl.training.loop.train`.
 
     `which`: `"latest"` (default: the final weights, which the paper's evaluations use) or `"best"` (lowest
     validation loss; falls back to `latest` when there was no validation). On a set as small as DeepMimic the
@@ -231,7 +231,7 @@ def load(run_dir: str | os.PathLike, which: str = "latest", device: str | torch.
         raise FileNotFoundError(f"{run_dir}: no checkpoint ({ckdir}/{which}.json missing) — train first with "
                                 f"`mcl train --out {run_dir}` or pass the right run dir")
     cfg = TrainConfig.from_dict(m["config"], str(ckdir / f"{which}.json"))
-    from .validate import check_model_fits
+    from ..validate import check_model_fits
     check_model_fits(cfg.model, device=str(device), where=str(ckdir / f"{which}.json"), training=False)
     model = MotionCLIP(cfg.model)
     weights_path = ckdir / m["weights"]
@@ -240,8 +240,8 @@ def load(run_dir: str | os.PathLike, which: str = "latest", device: str | torch.
     model.load_state_dict(tensors)
     model.to(device).eval()
     if space is None:
-        from .spaces import get_space
-        from .spaces.cache import CachedSpace
+        from ..spaces import get_space
+        from ..spaces.cache import CachedSpace
         space = CachedSpace(get_space(m.get("space", cfg.space)), cfg.cache_dir)
     if int(space.dim) != model.latent_dim:
         raise ValueError(f"space mismatch: run {run_dir} was trained with space {m.get('space', cfg.space)!r} "

@@ -17,11 +17,10 @@ from typing import Sequence
 
 import numpy as np
 
-from .data.errors import SkipReport
-from .data.motion import Motion
+from ..data.errors import SkipReport
+from ..data.motion import Motion
 
 WINDOW = 60
-FPS = 30.0
 
 # figure file stem → (the paper figure it corresponds to, what it shows)
 PAPER_FIGURES: dict[str, tuple[str, str]] = {
@@ -55,18 +54,18 @@ def class_setup(data: str, motions: Sequence[Motion] | None = None, by: str | No
     """
     source = data.split(":", 1)[0].split("?", 1)[0]
     if source == "bandai" and by == "style":
-        from .data.bandai import STYLES
+        from ..data.bandai import STYLES
         return ClassSetup("style", list(STYLES), [f"{'an' if s[0] in 'aeiou' else 'a'} {s} person" for s in STYLES])
     if by not in (None, "style"):
         raise ValueError(f"by={by!r}: only 'style' (Bandai) is known")
     if source == "deepmimic":
-        from .data.deepmimic import CLIP_NAMES, TEXTS
+        from ..data.deepmimic import CLIP_NAMES, TEXTS
         return ClassSetup("action", list(CLIP_NAMES), [TEXTS[n][0] for n in CLIP_NAMES])
     if source == "bandai":
-        from .data.bandai import CONTENTS
+        from ..data.bandai import CONTENTS
         return ClassSetup("content", list(CONTENTS), [c.replace("-", " ") for c in CONTENTS])
     if source == "amass":
-        from .data.amass import babel_action_classes
+        from ..data.amass import babel_action_classes
         names = list(babel_action_classes())
         return ClassSetup("actions", names, names)
     if motions is None:
@@ -88,18 +87,18 @@ def dataset_windows(data: str | Sequence[Motion], split: str = "all", loaded=Non
                     fit: bool = True, report: SkipReport | None = None) -> list[Motion]:
     """60-frame windows at 30 fps of a data spec (or motions), optionally only the run's held-out part.
 
-    `split="val"` / `"train"` applies the run's own split rule (`mcl.batches.split_motions` with `loaded.config`), so
+    `split="val"` / `"train"` applies the run's own split rule (`mcl.training.batches.split_motions` with `loaded.config`), so
     `val` windows are frames the model never trained on (DeepMimic: the mirror images of the clips). `fit=True`
     extends clips shorter than a window as training does (loops cyclic clips, holds the last frame otherwise), so
     every clip gives at least one window. Example: `ws = dataset_windows("deepmimic", "val", run)`.
     """
-    from .batches import fit_to_window, split_motions
-    from .data.windows import windows
+    from ..training.batches import fit_to_window, split_motions
+    from ..data.windows import windows
 
     report = report if report is not None else SkipReport()
     if isinstance(data, str):
-        from .train import load_motions
-        motions = load_motions(data, report)
+        from ..data.sources import load as load_motions
+        motions = load_motions(data, report, required=True)
     else:
         motions = list(data)
     if split not in ("all", "train", "val"):
@@ -112,7 +111,7 @@ def dataset_windows(data: str | Sequence[Motion], split: str = "all", loaded=Non
         motions = val if split == "val" else train
     out: list[Motion] = []
     for m in motions:
-        m = m.resample(FPS)
+        m = m.resample(WINDOW_FPS)
         if fit:
             m = fit_to_window(m, WINDOW)
         out += windows(m, WINDOW, stride, report)
@@ -158,7 +157,7 @@ def examples(data: str) -> Examples:
                         "walk", "a person walks in a normal way", "a person walks in an elderly way",
                         "a person waves the right hand", "a person walks in a normal way", "a person stands",
                         ("a person walks in a normal way", "a person runs in a normal way"))
-    from .data.deepmimic import TEXTS
+    from ..data.deepmimic import TEXTS
     return Examples([TEXTS[n][0] for n in ("walk", "jump", "cartwheel", "punch", "backflip", "crawl")],
                     ["a person walks backwards", "a person waves hello", "a person sits down", "a person is dancing"],
                     "walk", TEXTS["walk"][0], TEXTS["run"][0],
@@ -244,7 +243,7 @@ def filmstrip_rows(motions: Sequence[Motion], titles: Sequence[str] | None = Non
     """
     from matplotlib.figure import Figure
 
-    from .render import filmstrip
+    from ..render import filmstrip
 
     motions = list(motions)
     if not motions:
@@ -274,7 +273,7 @@ def text_to_motion_figure(loaded, prompts: Sequence[str], n: int = 6, path: str 
 
     Example: `text_to_motion_figure(run, ["a person does a cartwheel"], path="figures/fig1_text_to_motion")`.
     """
-    from .latent import text_to_motion
+    from ..latent.ops import text_to_motion
 
     motions = text_to_motion(loaded, list(prompts))
     return filmstrip_rows(motions, [f"“{p}”" for p in prompts], n=n, path=path)
@@ -286,7 +285,7 @@ def edit_figure(loaded, base, minus: str, plus: str, scale: float = 1.0, n: int 
 
     `base` is a Motion, a text or a latent. Example: `edit_figure(run, walk, "a person walks", "a person runs")`.
     """
-    from .latent import decode, edit, latents
+    from ..latent.ops import decode, edit, latents
 
     z_base = latents(loaded, [base])[0]
     name = base if isinstance(base, str) else (base.texts[0] if isinstance(base, Motion) and base.texts else "base")
@@ -302,7 +301,7 @@ def interpolation_figure(loaded, a, b, steps: int = 5, spherical: bool = False, 
 
     Example: `interpolation_figure(run, "a person walks forward", "a person runs forward", path="figures/interp")`.
     """
-    from .latent import interpolate
+    from ..latent.ops import interpolate
 
     motions = interpolate(loaded, a, b, steps=steps, spherical=spherical, n_frames=WINDOW)
     ts = np.linspace(0, 1, steps)
@@ -339,7 +338,7 @@ def umap_points(loaded, windows: Sequence[Motion], classes: ClassSetup, color_ke
     """
     import torch
 
-    from .latent import embed_texts, encode
+    from ..latent.ops import embed_texts, encode
     from .umap_map import embed_2d
 
     key = color_key or classes.label_key
@@ -406,7 +405,7 @@ def umap_figure(points: UmapPoints, path: str | os.PathLike | None = None, title
 
 def confusion_figure(result: dict, path: str | os.PathLike | None = None, title: str | None = None):
     """A matplotlib confusion matrix (rows: true class, columns: predicted; row-normalised) of
-    `mcl.evaluate.recognition`'s result, with top-1/top-5 in the title. Example: `confusion_figure(res, "figures/cm")`."""
+    `mcl.latent.evaluate.recognition`'s result, with top-1/top-5 in the title. Example: `confusion_figure(res, "figures/cm")`."""
     from matplotlib.figure import Figure
 
     cm = np.asarray(result["confusion"], dtype=float)
