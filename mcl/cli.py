@@ -8,6 +8,10 @@ import argparse
 import importlib
 import sys
 
+from .spaces.base import SpaceUnavailable
+from .training.loop import TrainingDiverged
+from .training.run_dir import RunLocked
+
 # Modules that provide `register(subparsers)`; each registers one or more subcommands.
 COMMAND_MODULES = [
     "mcl.data.cli",
@@ -56,9 +60,6 @@ def user_error(e: BaseException) -> tuple[str, int] | None:
     import pickle
     import sqlite3
 
-    from .training.run_dir import RunLocked
-    from .spaces.base import SpaceUnavailable
-    from .training.loop import TrainingDiverged
 
     if isinstance(e, TrainingDiverged):
         return f"training diverged: {e}", EXIT_PARTIAL

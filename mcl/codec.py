@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import torch
 
+from .official.codec import OfficialCodec
+
 
 class IdentityCodec:
     """mcl's own convention: the model sees exactly `Motion.to_tensor()`."""
@@ -33,6 +35,5 @@ def get_codec(name: str):
     if name == "mcl":
         return IdentityCodec()
     if name == "official":
-        from .official.codec import OfficialCodec
         return OfficialCodec()
     raise ValueError(f"unknown codec {name!r}: expected 'mcl' or 'official'")

@@ -1,11 +1,15 @@
-"""Where mcl keeps what it caches: one rule for every cache (embeddings, motions, rendered frames, extracted archives).
+"""Where and how mcl writes files.
 
-`$MCL_CACHE` when it is set and not empty, else `~/.cache/mcl`; each cache is a folder under that root.
+The cache root: one rule for every cache (embeddings, motions, rendered frames, extracted archives): `$MCL_CACHE` when
+it is set and not empty, else `~/.cache/mcl`; each cache is a folder under that root. Atomic writes: a file is
+written beside its target and renamed over it, so a reader (or a run killed mid-write) never sees half a file.
 """
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
+from typing import Callable
 
 
 def cache_root() -> Path:
@@ -20,3 +24,23 @@ def cache_root() -> Path:
     root = os.environ.get("MCL_CACHE")
     return Path(root).expanduser() if root else Path("~/.cache/mcl").expanduser()
 
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[str], object]) -> None:
+    """Call `write(tmp)` on a temporary file beside `path`, then rename it over `path` (the parent is created).
+
+    >>> import tempfile; d = Path(tempfile.mkdtemp())
+    >>> atomic_write(d / "a" / "x.txt", lambda tmp: Path(tmp).write_text("hi")); (d / "a" / "x.txt").read_text()
+    'hi'
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

@@ -21,6 +21,7 @@ import torch
 
 from .rotations import rotvec_to_rotmat
 from .skeleton import NUM_JOINTS, smpl_dir
+from .smpl import load_smpl
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +198,6 @@ class SmplMesh(BodyMesh):
     """
 
     def __init__(self, model_dir: str | os.PathLike, gender: str = "neutral"):
-        from .smpl import load_smpl
 
         self.model = load_smpl(model_dir, gender=gender)
         self.faces = np.asarray(self.model.faces, dtype=np.int64)

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from .rotations import rotvec_to_rotmat
+from .smpl import load_smpl
 
 JOINT_NAMES: tuple[str, ...] = (
     "pelvis", "left_hip", "right_hip", "spine1", "left_knee", "right_knee", "spine2", "left_ankle", "right_ankle",
@@ -26,6 +27,10 @@ JOINT_NAMES: tuple[str, ...] = (
 PARENTS: tuple[int, ...] = (-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21)
 NUM_JOINTS = 24
 JOINT_INDEX = {name: i for i, name in enumerate(JOINT_NAMES)}
+# SMPL joints a source rig must provide to be retargeted; the rest (spines, collars, feet, hands) fall back to their
+# parent's orientation (mcl.data.retarget, mcl.data.rig_guess).
+REQUIRED = ("pelvis", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
+            "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist")
 # Mirror pairs (left ↔ right), used by symmetry checks and augmentation.
 MIRROR = tuple(JOINT_INDEX[n.replace("left_", "right_")] if n.startswith("left_")
                else JOINT_INDEX[n.replace("right_", "left_")] if n.startswith("right_") else i
@@ -83,7 +88,6 @@ def _mannequin_skeleton() -> Skeleton:
 
 @functools.lru_cache(maxsize=4)
 def _smpl_skeleton(model_dir: str, gender: str) -> Skeleton:
-    from .smpl import load_smpl
 
     smpl = load_smpl(model_dir, gender=gender)
     v = smpl.v_template.detach().float()

@@ -28,6 +28,7 @@ import torch
 
 from ..body.rotations import rotmat_to_rotvec, rotvec_to_rotmat
 from ..body.skeleton import load_skeleton
+from .cache import cache_key, cached_motions, code_stamp, file_stamp
 from .errors import DataError, SkipReport
 from .motion import Motion, Segment
 
@@ -190,7 +191,6 @@ def load_amass_babel(amass_root: str | os.PathLike, babel_dir: str | os.PathLike
     Example: `ms = load_amass_babel("~/data/AMASS", "~/data/babel_v1.0_release", "val", report=r, fps=30)`;
     `make_windows(ms)` → 60-frame windows at 30 fps whose texts are their BABEL labels joined by " and ".
     """
-    from .cache import cache_key, cached_motions, code_stamp, file_stamp
 
     babel_file = Path(babel_dir).expanduser() / f"{split}.json"
     babel = read_babel(Path(babel_dir).expanduser(), split)
@@ -239,7 +239,6 @@ def load_amass_folder(amass_root: str | os.PathLike, report: SkipReport | None =
     Body-shape files (`shape.npz`) are not motions and are passed over; unreadable files are counted in `report`.
     `fps` and `cache` as for `load_amass_babel`. Example: `load_amass_folder("~/data/AMASS/CMU", fps=30)`.
     """
-    from .cache import cache_key, cached_motions, code_stamp, file_stamp
 
     root = Path(amass_root).expanduser()
     if not root.is_dir():

@@ -20,7 +20,9 @@ import numpy as np
 import torch
 
 from ..body.rotations import euler_to_rotmat
+from .cache import cached_motions, folder_cache_key
 from .errors import DataError, SkipReport
+from .labels import in_data_folder, load_folder
 from .motion import Motion
 from .retarget import SourceMotion, one_thread, retarget, warn_retarget
 
@@ -295,8 +297,6 @@ def load_asf_amc_folder(folder: str | os.PathLike, rig=None, joint_map: dict[str
     `caption`, `rig` and `cache` as for `load_bvh_folder`.
     Example: `load_asf_amc_folder("HDM05/", labels="HDM_{subject}_{motion}_{take}", fps=120)`.
     """
-    from .cache import cached_motions, folder_cache_key
-    from .labels import in_data_folder, load_folder
 
     folder = Path(folder)
     if not folder.is_dir():

@@ -17,13 +17,15 @@ import os
 import tarfile
 from pathlib import Path
 
+import mcl
 
+from ..body.skeleton import load_skeleton
+from ..paths import cache_root
 from .bvh import load_bvh
-from .errors import DataError, SkipReport
 from .cache import cache_key, cached_motions, file_stamp
+from .errors import DataError, SkipReport
 from .labels import bandai_captions, load_folder
 from .motion import Motion
-from ..paths import cache_root
 
 __all__ = ["CONTENTS", "STYLES", "ARCHIVE_NAME", "default_bandai_path", "bandai_cache_dir", "extract_bandai",
            "load_bandai"]
@@ -43,7 +45,6 @@ def default_bandai_path() -> Path | None:
     env = os.environ.get("MCL_BANDAI")
     if env:
         return Path(env).expanduser()
-    import mcl
 
     p = Path(mcl.__file__).resolve().parents[2] / "shared" / "data" / ARCHIVE_NAME
     return p if p.exists() else None
@@ -82,7 +83,6 @@ def extract_bandai(archive: str | os.PathLike, cache: str | os.PathLike | None =
 
 def _code_key() -> str:
     """What a retargeted clip depends on besides its file: the parser/retarget code, the rig table, the skeleton."""
-    from ..body.skeleton import load_skeleton
 
     here = Path(__file__).parent
     h = hashlib.sha1()

@@ -20,7 +20,9 @@ import numpy as np
 import torch
 
 from ..body.rotations import euler_to_rotmat
+from .cache import cached_motions, folder_cache_key
 from .errors import DataError, SkipReport
+from .labels import in_data_folder, load_folder
 from .motion import Motion
 from .retarget import SourceMotion, one_thread, retarget, warn_retarget
 
@@ -285,8 +287,6 @@ def load_bvh_folder(folder: str | os.PathLike, rig=None, joint_map: dict[str, st
     the options and the code, so a second load (every `mcl eval`) reads one file.
     Example: `report = SkipReport(); ms = load_bvh_folder("bvh/", labels="{subject}_{take}", report=report)`.
     """
-    from .cache import cached_motions, folder_cache_key
-    from .labels import in_data_folder, load_folder
 
     folder = Path(folder)
     if not folder.is_dir():

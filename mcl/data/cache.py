@@ -16,9 +16,10 @@ from typing import Callable
 
 import numpy as np
 
+from ..body.skeleton import load_skeleton
+from ..paths import cache_root
 from .errors import SkipReport
 from .motion import Motion, Segment
-from ..paths import cache_root
 
 FORMAT_VERSION = 1
 
@@ -45,7 +46,6 @@ def code_stamp(*modules: str) -> str:
 
     Example: `code_stamp("amass.py", "motion.py")`.
     """
-    from ..body.skeleton import load_skeleton
 
     h = hashlib.sha1()
     for name in modules:

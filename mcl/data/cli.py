@@ -4,7 +4,11 @@ from __future__ import annotations
 import argparse
 from collections import Counter
 
-from .windows import WINDOW_FPS, WINDOW_FRAMES
+from ..quiet import no_progress_bars
+from ..render.check import check_image
+from .errors import DataError, SkipReport
+from .sources import _usages, list_sources, load, parse_spec
+from .windows import WINDOW_FPS, WINDOW_FRAMES, make_windows
 
 
 def register(subparsers) -> None:
@@ -19,7 +23,6 @@ def register(subparsers) -> None:
                                     "and why (or why not), with its spec syntax.")
     ls.set_defaults(func=cmd_list)
 
-    from .sources import _usages
     info = sub.add_parser("info", help="clips, windows, duration, labels and skipped items of a data spec",
                           description="Load a data spec and summarise it: clips, total duration, frame rates, "
                                       f"{WINDOW_FRAMES}-frame windows at {WINDOW_FPS:g} fps, label counts and the "
@@ -50,11 +53,7 @@ def register(subparsers) -> None:
 
 
 def cmd_check(args) -> int:
-    from ..render.check import check_image
-    from .errors import SkipReport
-    from .sources import load, parse_spec
 
-    from ..quiet import no_progress_bars
 
     spec = parse_spec(args.spec)
     report = SkipReport()
@@ -77,7 +76,6 @@ def cmd_check(args) -> int:
 
 
 def cmd_list(args) -> int:
-    from .sources import list_sources
 
     sources = list_sources()
     width = max(len(s.name) for s in sources)
@@ -99,13 +97,9 @@ def _count_labels(motions) -> dict[str, Counter]:
 
 
 def cmd_info(args) -> int:
-    from .errors import DataError, SkipReport
-    from .sources import load, parse_spec
-    from .windows import make_windows
 
     spec = parse_spec(args.spec)  # bad specs and paths: one `mcl: error:` line (mcl.cli.entry)
     load_report = SkipReport()
-    from ..quiet import no_progress_bars
     with no_progress_bars(args.no_progress):
         motions = load(spec, report=load_report, progress=not args.no_progress)
     if not motions:

@@ -38,18 +38,16 @@ import roma
 import torch
 
 from ..body.rotations import euler_to_rotmat
-from ..body.skeleton import JOINT_INDEX, JOINT_NAMES, PARENTS, Skeleton, load_skeleton
+from ..body.skeleton import JOINT_INDEX, JOINT_NAMES, PARENTS, REQUIRED, Skeleton, forward_kinematics, load_skeleton
 from .errors import DataError
 from .motion import Motion
+from .rig_guess import guess_joint_map, write_rig_map_template
 
 __all__ = ["SourceMotion", "RigMap", "RIGS_DIR", "shipped_rigs", "load_rig", "detect_rig", "resolve_mapping",
            "reference_pose", "world_axes", "detect_unit", "retarget", "one_thread", "RetargetWarning",
            "warn_retarget"]
 
 RIGS_DIR = Path(__file__).parent / "rigs"
-# SMPL joints a map must provide; the rest (spines, collars, feet, hands) fall back to their parent's orientation.
-REQUIRED = ("pelvis", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
-            "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist")
 _CHILDREN = [[c for c, p in enumerate(PARENTS) if p == j] for j in range(len(JOINT_NAMES))]
 
 
@@ -227,7 +225,6 @@ def _unknown_rig_error(names: list[str], file: str, rig: RigMap | None, mapping:
     if parents is None or not Path(file).exists():
         return DataError(file, problem, "pass rig=MAP.json (bvh:FOLDER?rig=MAP.json), a JSON map of source joint "
                                         "names to SMPL-24 names; see README 'Your own mocap'")
-    from .rig_guess import guess_joint_map, write_rig_map_template
 
     path, text = write_rig_map_template(names, parents, file)
     n = len(guess_joint_map(names, parents))
@@ -476,7 +473,6 @@ def _on_the_floor(local: np.ndarray, trans: np.ndarray, sk: Skeleton, up_from: s
     the feet), so the height is never taken from the file. Returns the new trans, the shift and warnings: a clip
     whose head is below its pelvis in most frames, or that the file put more than 10 cm under the floor (unless
     the root's OFFSET height, `root_offset_up`, explains it: root channels written relative to the OFFSET)."""
-    from ..body.skeleton import forward_kinematics
 
     J = forward_kinematics(torch.from_numpy(local), torch.from_numpy(trans), sk).numpy()
     rest = sk.rest.double().numpy()

@@ -13,7 +13,7 @@ import json
 import re
 from pathlib import Path
 
-from ..body.skeleton import JOINT_NAMES
+from ..body.skeleton import JOINT_NAMES, REQUIRED
 
 __all__ = ["guess_joint_map", "rig_map_template", "write_rig_map_template"]
 
@@ -125,7 +125,6 @@ def guess_joint_map(names: list[str], parents: list[int]) -> dict[str, str]:
 def rig_map_template(names: list[str], parents: list[int], name: str = "my-rig") -> dict:
     """A ready-to-edit rig map: the guessed `joints`, an `up` of null (found from the clips), and, for reference,
     the SMPL joints still missing and the source joints left unmapped (keys starting with `_` are ignored)."""
-    from .retarget import REQUIRED
 
     joints = guess_joint_map(names, parents)
     mapped = set(joints.values())

@@ -31,8 +31,10 @@ from pathlib import Path
 from typing import Callable, Iterable
 from urllib.parse import quote, unquote
 
+from . import amass, asf_amc, bandai, bvh, deepmimic, official_amass, synthetic  # the adapters, called as module.fn
 from .errors import DataError, SkipReport
 from .motion import Motion
+from .screen import screen_motions
 
 
 @dataclass
@@ -87,24 +89,20 @@ class _Source:
 
 # --- loaders (imports inside, so a missing optional module only affects its own source) -----------------------------
 def _load_deepmimic(spec: DataSpec, report: SkipReport, progress: bool) -> list[Motion]:
-    from .deepmimic import load_deepmimic
-    return load_deepmimic(spec.list_option("clips"), report=report, progress=progress)
+    return deepmimic.load_deepmimic(spec.list_option("clips"), report=report, progress=progress)
 
 
 def _load_synthetic(spec: DataSpec, report: SkipReport, progress: bool) -> list[Motion]:
-    from .synthetic import synthetic_dataset
-    return synthetic_dataset(spec.int_option("n", 16), frames=spec.int_option("frames", 240),
+    return synthetic.synthetic_dataset(spec.int_option("n", 16), frames=spec.int_option("frames", 240),
                              seed=spec.int_option("seed", 0))
 
 
 def _load_bandai(spec: DataSpec, report: SkipReport, progress: bool) -> list[Motion]:
-    from .bandai import load_bandai
-    return load_bandai(spec.path, report=report, limit=spec.int_option("limit", None),
+    return bandai.load_bandai(spec.path, report=report, limit=spec.int_option("limit", None),
                        contents=spec.list_option("contents"), styles=spec.list_option("styles"))
 
 
 def _load_amass(spec: DataSpec, report: SkipReport, progress: bool) -> list[Motion]:
-    from .amass import load_amass_babel, load_amass_folder
     root = spec.path or os.environ.get("MCL_AMASS_DIR")
     if not root:
         raise DataError(f"data spec '{spec}'", "no AMASS folder given",
@@ -116,17 +114,16 @@ def _load_amass(spec: DataSpec, report: SkipReport, progress: bool) -> list[Moti
     except ValueError:
         raise DataError(f"data spec '{spec}'", f"option fps={fps!r} is not a number") from None
     if babel:
-        return load_amass_babel(root, babel, spec.options.get("split", "train"), report=report, progress=progress,
+        return amass.load_amass_babel(root, babel, spec.options.get("split", "train"), report=report, progress=progress,
                                 **kw)
     if "split" in spec.options:
         raise DataError(f"data spec '{spec}'", "split= needs BABEL labels",
                         "add babel=BABEL_DIR (or set MCL_BABEL_DIR)")
-    return load_amass_folder(root, report=report, progress=progress, **kw)
+    return amass.load_amass_folder(root, report=report, progress=progress, **kw)
 
 
 def _load_official_amass(spec: DataSpec, report: SkipReport, progress: bool) -> list[Motion]:
-    from ..official.amass_db import load_official_amass
-    return load_official_amass(spec.path, trust=_flag(spec, "trust", default=False),
+    return official_amass.load_official_amass(spec.path, trust=_flag(spec, "trust", default=False),
                                split=spec.options.get("split"), report=report)
 
 
@@ -142,38 +139,26 @@ def _flag(spec: DataSpec, key: str, default: bool = True) -> bool:
 
 
 def _load_bvh(spec: DataSpec, report: SkipReport, progress: bool) -> list[Motion]:
-    from .bvh import load_bvh_folder
-    return load_bvh_folder(spec.path, rig=spec.options.get("rig"), labels=spec.options.get("labels"), report=report,
+    return bvh.load_bvh_folder(spec.path, rig=spec.options.get("rig"), labels=spec.options.get("labels"), report=report,
                            caption=spec.options.get("caption"), quiet=not progress, cache=_flag(spec, "cache"))
 
 
 def _load_asf(spec: DataSpec, report: SkipReport, progress: bool) -> list[Motion]:
-    from .asf_amc import load_asf_amc_folder
     fps = spec.options.get("fps")
     try:
         kw = {"fps": float(fps)} if fps else {}
     except ValueError:
         raise DataError(f"data spec '{spec}'", f"option fps={fps!r} is not a number") from None
-    return load_asf_amc_folder(spec.path, rig=spec.options.get("rig"), labels=spec.options.get("labels"),
+    return asf_amc.load_asf_amc_folder(spec.path, rig=spec.options.get("rig"), labels=spec.options.get("labels"),
                                report=report, skeleton=spec.options.get("skeleton"),
                                caption=spec.options.get("caption"), quiet=not progress, cache=_flag(spec, "cache"),
                                **kw)
 
 
 # --- availability ---------------------------------------------------------------------------------------------------
-def _module_status(module: str, ok: str) -> tuple[bool, str]:
-    import importlib
-    try:
-        importlib.import_module(module)
-    except ImportError as e:
-        return False, f"{module} cannot be imported ({e})"
-    return True, ok
-
-
 def _deepmimic_status() -> tuple[bool, str]:
     try:
-        from .deepmimic import deepmimic_files
-        files = deepmimic_files()
+        files = deepmimic.deepmimic_files()
     except (ImportError, DataError) as e:
         return False, str(e)
     missing = [n for n, f in files.items() if not f.exists()]
@@ -183,11 +168,7 @@ def _deepmimic_status() -> tuple[bool, str]:
 
 
 def _bandai_status() -> tuple[bool, str]:
-    try:
-        from .bandai import default_bandai_path
-    except ImportError as e:
-        return False, f"mcl.data.bandai cannot be imported ({e})"
-    p = default_bandai_path()
+    p = bandai.default_bandai_path()
     if p is None or not p.exists():
         return False, "archive not found: pass bandai:PATH or set MCL_BANDAI"
     return True, f"found {p}"
@@ -217,12 +198,12 @@ SOURCES: dict[str, _Source] = {
     "bvh": _Source("a folder of BVH files, labels from file names or a CSV",
                    "bvh:FOLDER[?labels=PATTERN_OR_CSV&rig=bandai|cmu|mixamo|MAP.json&caption=TEMPLATE&cache=0]",
                    ("labels", "rig", "caption", "cache"),
-                   "required", _load_bvh, lambda: _module_status("mcl.data.bvh", "needs a folder: bvh:FOLDER")),
+                   "required", _load_bvh, lambda: (True, "needs a folder: bvh:FOLDER")),
     "asf": _Source("a folder of ASF/AMC files (CMU, HDM05: ASF per subject or per trial), labels from names or a CSV",
                    "asf:FOLDER[?labels=PATTERN_OR_CSV&rig=cmu&fps=120&skeleton=FILE.asf&caption=TEMPLATE&cache=0]",
                    ("labels", "rig", "fps", "skeleton", "caption", "cache"), "required",
                    _load_asf,
-                   lambda: _module_status("mcl.data.asf_amc", "needs a folder: asf:FOLDER")),
+                   lambda: (True, "needs a folder: asf:FOLDER")),
     "official-amass": _Source("the official MotionCLIP's parsed AMASS + BABEL (data/amass_db/*.pt from its "
                               "amass_parser.py; pickles: refused unless trust=1, or convert once to .npz)",
                               "official-amass:FILE[?trust=1&split=train|vald|test]", ("trust", "split"), "required",
@@ -301,7 +282,6 @@ def _load_one(spec: str | DataSpec, report: SkipReport, progress: bool) -> list[
     parsed = parse_spec(spec)
     if parsed.path is not None and not Path(parsed.path).exists():
         raise DataError(f"data spec '{spec}'", f"{parsed.path} does not exist", "check the path")
-    from .screen import screen_motions
     return screen_motions(SOURCES[parsed.source].load(parsed, report, progress), report)  # finite in
 
 

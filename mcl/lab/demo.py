@@ -16,6 +16,11 @@ import sys
 import time
 from pathlib import Path
 
+from ..training import checkpoint as ckpt
+from ..training.config import TrainConfig, merge, preset
+from ..training.loop import train
+from .notebooks import ROOT, error_outputs, execute_all
+
 # `fast=True`: a model small enough that training and all notebooks take a few minutes on two CPU cores
 FAST_OVERRIDES = {"epochs": 3, "warmup_steps": 0, "model": {"n_layers": 1, "d_model": 64, "n_heads": 2, "d_ff": 128}}
 RUN_DIR = "runs/deepmimic-cpu"
@@ -27,8 +32,6 @@ def run_status(run_dir: str | Path) -> str:
 
     Example: `run_status("runs/deepmimic-cpu")` → `"complete"` after `mcl train` finished.
     """
-    from ..training import checkpoint as ckpt
-    from ..training.config import TrainConfig
 
     latest = ckpt.manifest(run_dir, "latest")
     if latest is None:
@@ -46,9 +49,6 @@ def ensure_run(run_dir: str | Path = RUN_DIR, data: str = "deepmimic", space: st
     `retrain=True` deletes `run_dir` and trains from scratch. A run trained on other data is not reused silently:
     that is an error naming both. Example: `run = mcl.load(ensure_run("runs/deepmimic-cpu"))`.
     """
-    from ..training import checkpoint as ckpt
-    from ..training.config import merge, preset
-    from ..training.loop import train
 
     run_dir = Path(run_dir)
     if retrain and run_dir.exists():
@@ -77,7 +77,6 @@ def ensure_run(run_dir: str | Path = RUN_DIR, data: str = "deepmimic", space: st
 
 
 def _add_arguments(p: argparse.ArgumentParser) -> None:
-    from .notebooks import ROOT
 
     p.add_argument("--fast", action="store_true", help="tiny model and the notebooks' fast settings")
     p.add_argument("--run-dir", help=f"run dir (default: {RUN_DIR}, with --fast {FAST_RUN_DIR})")
@@ -110,7 +109,6 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Train (or reuse) the demo run, execute the notebooks into `args.out`, write the figures; 1 if any failed."""
-    from .notebooks import ROOT, error_outputs, execute_all
 
     run_dir = Path(args.run_dir or (FAST_RUN_DIR if args.fast else RUN_DIR))
     args.figures = args.figures or str(Path(args.out) / "figures-fast" if args.fast else ROOT / "figures")

@@ -18,6 +18,8 @@ import socket
 import sys
 from pathlib import Path
 
+from ..training import checkpoint as ckpt
+
 NOTEBOOK = Path(__file__).with_name("explore.ipynb")
 DEFAULT_RUNS = ("runs/deepmimic-cpu", "runs/deepmimic-fast")
 
@@ -27,7 +29,6 @@ def pick_run(run: str | None) -> Path:
 
     Example: `pick_run(None)` → `runs/deepmimic-cpu` after `make demo`.
     """
-    from ..training import checkpoint as ckpt
 
     candidates = [run] if run else list(DEFAULT_RUNS)
     for c in candidates:

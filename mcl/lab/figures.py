@@ -17,8 +17,17 @@ from typing import Sequence
 
 import numpy as np
 
+from ..data.amass import babel_action_classes
+from ..data.bandai import CONTENTS, STYLES
+from ..data.deepmimic import CLIP_NAMES, TEXTS
 from ..data.errors import SkipReport
 from ..data.motion import Motion
+from ..data.sources import load as load_motions
+from ..data.windows import WINDOW_FPS, windows
+from ..latent.ops import decode, edit, embed_texts, encode, interpolate, latents, text_to_motion
+from ..render import filmstrip
+from ..training.batches import fit_to_window, split_motions
+from .umap_map import embed_2d
 
 WINDOW = 60
 
@@ -54,18 +63,14 @@ def class_setup(data: str, motions: Sequence[Motion] | None = None, by: str | No
     """
     source = data.split(":", 1)[0].split("?", 1)[0]
     if source == "bandai" and by == "style":
-        from ..data.bandai import STYLES
         return ClassSetup("style", list(STYLES), [f"{'an' if s[0] in 'aeiou' else 'a'} {s} person" for s in STYLES])
     if by not in (None, "style"):
         raise ValueError(f"by={by!r}: only 'style' (Bandai) is known")
     if source == "deepmimic":
-        from ..data.deepmimic import CLIP_NAMES, TEXTS
         return ClassSetup("action", list(CLIP_NAMES), [TEXTS[n][0] for n in CLIP_NAMES])
     if source == "bandai":
-        from ..data.bandai import CONTENTS
         return ClassSetup("content", list(CONTENTS), [c.replace("-", " ") for c in CONTENTS])
     if source == "amass":
-        from ..data.amass import babel_action_classes
         names = list(babel_action_classes())
         return ClassSetup("actions", names, names)
     if motions is None:
@@ -92,12 +97,9 @@ def dataset_windows(data: str | Sequence[Motion], split: str = "all", loaded=Non
     extends clips shorter than a window as training does (loops cyclic clips, holds the last frame otherwise), so
     every clip gives at least one window. Example: `ws = dataset_windows("deepmimic", "val", run)`.
     """
-    from ..training.batches import fit_to_window, split_motions
-    from ..data.windows import windows
 
     report = report if report is not None else SkipReport()
     if isinstance(data, str):
-        from ..data.sources import load as load_motions
         motions = load_motions(data, report, required=True)
     else:
         motions = list(data)
@@ -157,7 +159,6 @@ def examples(data: str) -> Examples:
                         "walk", "a person walks in a normal way", "a person walks in an elderly way",
                         "a person waves the right hand", "a person walks in a normal way", "a person stands",
                         ("a person walks in a normal way", "a person runs in a normal way"))
-    from ..data.deepmimic import TEXTS
     return Examples([TEXTS[n][0] for n in ("walk", "jump", "cartwheel", "punch", "backflip", "crawl")],
                     ["a person walks backwards", "a person waves hello", "a person sits down", "a person is dancing"],
                     "walk", TEXTS["walk"][0], TEXTS["run"][0],
@@ -243,7 +244,6 @@ def filmstrip_rows(motions: Sequence[Motion], titles: Sequence[str] | None = Non
     """
     from matplotlib.figure import Figure
 
-    from ..render import filmstrip
 
     motions = list(motions)
     if not motions:
@@ -273,7 +273,6 @@ def text_to_motion_figure(loaded, prompts: Sequence[str], n: int = 6, path: str 
 
     Example: `text_to_motion_figure(run, ["a person does a cartwheel"], path="figures/fig1_text_to_motion")`.
     """
-    from ..latent.ops import text_to_motion
 
     motions = text_to_motion(loaded, list(prompts))
     return filmstrip_rows(motions, [f"“{p}”" for p in prompts], n=n, path=path)
@@ -285,7 +284,6 @@ def edit_figure(loaded, base, minus: str, plus: str, scale: float = 1.0, n: int 
 
     `base` is a Motion, a text or a latent. Example: `edit_figure(run, walk, "a person walks", "a person runs")`.
     """
-    from ..latent.ops import decode, edit, latents
 
     z_base = latents(loaded, [base])[0]
     name = base if isinstance(base, str) else (base.texts[0] if isinstance(base, Motion) and base.texts else "base")
@@ -301,7 +299,6 @@ def interpolation_figure(loaded, a, b, steps: int = 5, spherical: bool = False, 
 
     Example: `interpolation_figure(run, "a person walks forward", "a person runs forward", path="figures/interp")`.
     """
-    from ..latent.ops import interpolate
 
     motions = interpolate(loaded, a, b, steps=steps, spherical=spherical, n_frames=WINDOW)
     ts = np.linspace(0, 1, steps)
@@ -338,8 +335,6 @@ def umap_points(loaded, windows: Sequence[Motion], classes: ClassSetup, color_ke
     """
     import torch
 
-    from ..latent.ops import embed_texts, encode
-    from .umap_map import embed_2d
 
     key = color_key or classes.label_key
     windows = list(windows)

@@ -19,8 +19,10 @@ import ipywidgets as widgets
 import numpy as np
 import torch
 
-from ..latent import ops as latent
 from ..data.motion import Motion
+from ..latent import ops as latent
+from ..render import show
+from .figures import umap_plotly, umap_points
 
 LAYOUT = widgets.Layout(width="520px")
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
@@ -120,7 +122,6 @@ class TextToMotionExplorer(_Explorer):
         return self._run(self._generate)
 
     def _generate(self) -> Motion:
-        from ..render import show
 
         text = self.prompt.value.strip()
         if not text:
@@ -164,7 +165,6 @@ class ArithmeticExplorer(_Explorer):
         return self._run(self._update)
 
     def _update(self) -> list[Motion]:
-        from ..render import show
 
         title = f"{self.base.value} − [{self.minus.value}] + [{self.plus.value}] × {self.scale.value:g}"
         self.motions = latent.decode(self.loaded, torch.stack([self._z[self.base.value], self.latent()]),
@@ -204,7 +204,6 @@ class InterpolationExplorer(_Explorer):
         return self._run(self._update)
 
     def _update(self) -> Motion:
-        from ..render import show
 
         title = f"t = {self.t.value:.2f}" + (" (slerp)" if self.spherical.value else "")
         self.motion = latent.decode(self.loaded, self.latent(), self.n_frames, texts=[title])[0]
@@ -265,7 +264,6 @@ class LatentMapExplorer(widgets.VBox):
                  height: int = 460, **umap_kwargs):
         import plotly.graph_objects as go
 
-        from .figures import umap_plotly, umap_points
 
         self.loaded, self.windows, self.classes, self.n_frames, self.height = loaded, list(windows), classes, \
             n_frames, height
@@ -304,7 +302,6 @@ class LatentMapExplorer(widgets.VBox):
 
     def select(self, i: int) -> list[Motion]:
         """Play point `i` of the map beside its nearest counterpart (window ↔ class text); returns both motions."""
-        from ..render import show
 
         n = len(self.windows)
         if not 0 <= i < n + len(self.classes.prompts):

@@ -14,7 +14,20 @@ from pathlib import Path
 
 import numpy as np
 
+from ..body.skeleton import JOINT_NAMES
+from ..cli import main as mcl_main
+from ..data.amass import babel_action_classes
+from ..data.errors import DataError, SkipReport
+from ..data.motion import Motion
+from ..data.sources import load as load_motions
+from ..data.windows import WINDOW_FPS, make_windows
+from ..quiet import no_progress_bars
+from ..render import save_video
+from ..training.batches import fit_to_window, split_motions
+from ..training.checkpoint import load
 from ..validate import count, finite
+from . import evaluate
+from .ops import calibrate, compose_parts, decode, edit, interpolate, latents, text_to_motion
 
 FORMATS = (".mp4", ".gif", ".npz", ".json")
 
@@ -36,7 +49,6 @@ def save_motions(motions, path: str | Path, fps: float | None = None) -> Path:
     if bad:  # finite out: a NaN motion is never written
         raise ValueError(f"{path}: not written: motion(s) {bad[:3]} have NaN/inf values")
     if ext in (".mp4", ".gif"):
-        from ..render import save_video
 
         save_video(motions, str(path), fps=fps, titles=[m.texts[0] if m.texts else m.name for m in motions])
     elif ext == ".npz":
@@ -46,7 +58,6 @@ def save_motions(motions, path: str | Path, fps: float | None = None) -> Path:
         np.savez(path, poses=np.stack([m.poses for m in motions]), trans=np.stack([m.trans for m in motions]),
                  fps=np.float32(fps), texts=np.array([m.texts[0] if m.texts else "" for m in motions], dtype=str))
     else:
-        from ..body.skeleton import JOINT_NAMES
 
         recs = [{"text": m.texts[0] if m.texts else "", "fps": m.fps, "joint_names": list(JOINT_NAMES),
                  "poses_axis_angle": m.poses.round(6).tolist(), "trans": m.trans.round(6).tolist()}
@@ -57,8 +68,6 @@ def save_motions(motions, path: str | Path, fps: float | None = None) -> Path:
 
 def load_npz_motions(path: str | Path):
     """Motions from an `.npz` written by `save_motions` (read with `allow_pickle=False`)."""
-    from ..data.errors import DataError
-    from ..data.motion import Motion
 
     path = Path(path)
     if not path.exists():
@@ -92,7 +101,6 @@ def load_npz_motions(path: str | Path):
 
 def parse_operand(op: str, frames: int = 60):
     """A CLI operand → text (`str`) or `Motion`: `npz:PATH[#i]`, `clip:SPEC#NAME[@START]`, anything else is text."""
-    from ..data.errors import DataError
 
     if op.startswith("npz:"):
         body, _, idx = op[4:].partition("#")
@@ -109,8 +117,6 @@ def parse_operand(op: str, frames: int = 60):
         if not sep:
             raise ValueError(f"operand {op!r}: write clip:SPEC#NAME[@START], e.g. clip:deepmimic#walk")
         name, _, start = name.partition("@")
-        from ..data.errors import SkipReport
-        from ..data.sources import load as load_motions
 
         clips = load_motions(spec, SkipReport(), required=True)
         found = [c for c in clips if name in (c.name, c.source.get("name"), c.labels.get("action"))]
@@ -129,16 +135,12 @@ def parse_operand(op: str, frames: int = 60):
 # --- commands ----------------------------------------------------------------------------------------------------
 
 def _load_run(args):
-    from ..training.checkpoint import load
 
     run = load(args.run, which=args.which, device=args.device)
     limit = run.config.model.max_frames
     if getattr(args, "frames", 1) > limit:  # before any work: the positional table has max_frames rows
         raise ValueError(f"--frames {args.frames}: expected 1 … {limit} (the run's model.max_frames)")
     if getattr(args, "calibrate", None):
-        from ..data.errors import SkipReport
-        from .ops import calibrate
-        from ..data.sources import load as load_motions
 
         print(f"latent scale ‖z‖ = {calibrate(run, load_motions(args.calibrate, SkipReport(), required=True)):.3f} "
               f"(measured on {args.calibrate}, saved in the run dir)")
@@ -151,7 +153,6 @@ def _write(motions, args) -> None:
 
 
 def cmd_generate(args) -> int:
-    from .ops import text_to_motion
 
     run = _load_run(args)
     _write(text_to_motion(run, args.prompts, n_frames=args.frames), args)
@@ -159,7 +160,6 @@ def cmd_generate(args) -> int:
 
 
 def cmd_edit(args) -> int:
-    from .ops import decode, edit, latents
 
     run = _load_run(args)
     ops = [parse_operand(x, args.frames) for x in (args.base, args.minus, args.plus)]
@@ -172,7 +172,6 @@ def cmd_edit(args) -> int:
 
 
 def cmd_compose(args) -> int:
-    from .ops import compose_parts
 
     run = _load_run(args)
     ops = [parse_operand(x, args.frames) for x in (args.upper, args.lower, args.neutral)]
@@ -181,7 +180,6 @@ def cmd_compose(args) -> int:
 
 
 def cmd_interpolate(args) -> int:
-    from .ops import interpolate
 
     run = _load_run(args)
     a, b = parse_operand(args.a, args.frames), parse_operand(args.b, args.frames)
@@ -195,7 +193,6 @@ def _class_names(value: str | None) -> list[str] | None:
     if value is None:
         return None
     if value == "babel60":
-        from ..data.amass import babel_action_classes
 
         return babel_action_classes()
     p = Path(value)
@@ -213,7 +210,6 @@ def _classes_file(path: str) -> tuple[list[str], list[list[str]]]:
     without prompts uses `--prompt`'s template. Returns the class names and each class's prompts (maybe empty)."""
     import csv
 
-    from ..data.errors import DataError
 
     p = Path(path)
     try:
@@ -237,8 +233,6 @@ def _classes_file(path: str) -> tuple[list[str], list[list[str]]]:
 def _eval_windows(args, run, report):
     """Clips and windows of `--data`; with `--split val` only the part the run held out for validation (the
     run's own split rule, `mcl.training.batches.split_motions`), so numbers are on frames the model never trained on."""
-    from ..data.windows import make_windows
-    from ..data.sources import load as load_motions
 
     motions = load_motions(args.data, report, progress=not args.quiet, required=True)
     if args.limit:
@@ -248,7 +242,6 @@ def _eval_windows(args, run, report):
         split = "val" if args.data == run.data_spec else "all"
     use = motions
     if split != "all":
-        from ..training.batches import split_motions
 
         cfg = run.config
         train, val, desc = split_motions(motions, cfg.val_split, cfg.val_fraction, cfg.window_frames, report)
@@ -258,7 +251,6 @@ def _eval_windows(args, run, report):
             raise ValueError(f"--split {split}: the run's split rule ({desc}) leaves no clips; use --split all")
     args.split_used = split
     if args.short == "extend":  # as training does: loop a looping clip, else hold its last frame
-        from ..training.batches import fit_to_window
 
         notes: list[str] = []
         use = [fit_to_window(m.resample(WINDOW_FPS), args.frames, notes) for m in use]
@@ -292,15 +284,12 @@ def _table(rows: list[tuple[str, object]]) -> str:
 def cmd_eval(args) -> int:
     if args.per_item and args.task not in ("reconstruction", "recognition"):
         raise ValueError(f"--per-item: {args.task} has no per-window results (reconstruction and recognition do)")
-    from ..quiet import no_progress_bars
 
     with no_progress_bars(args.quiet):
         return _eval(args)
 
 
 def _eval(args) -> int:
-    from . import evaluate
-    from ..data.errors import SkipReport
 
     run = _load_run(args)
     report = SkipReport()
@@ -454,7 +443,6 @@ def register(sub) -> None:
 
 
 def main(argv=None) -> int:
-    from ..cli import main as mcl_main
 
     return mcl_main(argv)
 

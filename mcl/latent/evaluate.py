@@ -18,13 +18,15 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from . import ops as latent
-from . import metrics
 from ..body.rotations import rotvec_to_rotmat
 from ..body.skeleton import joints_from_rotvec
+from ..data.amass import babel_action_classes
 from ..data.errors import SkipReport
 from ..data.motion import Motion
-
+from ..data.sources import load
+from ..data.windows import WINDOW_FPS, make_windows, windows as cut
+from ..training.batches import fit_to_window
+from . import metrics, ops as latent
 
 
 def _joints(m: Motion) -> np.ndarray:
@@ -193,9 +195,6 @@ def babel60(loaded, amass_root: str, babel_dir: str, split: str = "val", ks: Seq
 
     Needs AMASS and BABEL on disk (`mcl.data.amass`). Example: `babel60(run, "~/amass", "~/babel_v1.0_release")`.
     """
-    from ..data.amass import babel_action_classes
-    from ..data.sources import load
-    from ..data.windows import make_windows
 
     report = SkipReport()
     motions = load(f"amass:{amass_root}?babel={babel_dir}&split={split}")
@@ -249,8 +248,6 @@ def text_to_motion_match(loaded, clips: Sequence[Motion], texts: Sequence[str] |
     `nearest` (clip index per generation) and the distance matrix `dist_mm` (generation × clip).
     Example: `text_to_motion_match(run, load("deepmimic"))["hits"]`.
     """
-    from ..training.batches import fit_to_window
-    from ..data.windows import windows as cut
 
     clips = [fit_to_window(c.resample(WINDOW_FPS), n_frames) for c in clips]
     texts = list(texts) if texts is not None else [c.texts[0] if c.texts else c.name for c in clips]

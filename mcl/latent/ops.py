@@ -20,7 +20,12 @@ from typing import Sequence, Union
 import numpy as np
 import torch
 
+from ..body.skeleton import load_skeleton
+from ..data.errors import SkipReport
 from ..data.motion import Motion
+from ..data.screen import check_finite_motion
+from ..data.sources import load as load_motions
+from ..data.windows import WINDOW_FPS, make_windows
 
 Operand = Union[Motion, str, torch.Tensor, np.ndarray]
 
@@ -102,7 +107,6 @@ def calibrate(loaded, motions: Sequence[Motion], max_windows: int = 512) -> floa
     (in `run_dir/latent_norm.json`, one entry per checkpoint step). Example: `calibrate(run, train_clips)`."""
     import json
 
-    from ..data.windows import make_windows
 
     ws = make_windows(motions)[:max_windows] or [m.resample(WINDOW_FPS) for m in motions][:max_windows]
     if not ws:
@@ -142,8 +146,6 @@ def latent_norm(loaded) -> float:
         raise ValueError(f"run {run_dir}: its training data ({spec or 'unknown'}) cannot be reloaded to measure the "
                          f"latent scale; call mcl.latent.ops.calibrate(run, training_motions) once, or pass "
                          f"text_norm='raw'")
-    from ..data.errors import SkipReport
-    from ..data.sources import load as load_motions
 
     return calibrate(loaded, load_motions(spec, SkipReport(), required=True))
 
@@ -168,7 +170,6 @@ def latents(loaded, operands: Sequence[Operand], text_norm: str = "match") -> to
 
     Example: `latents(run, ["walk", walk_motion])` → both in the same space, so they can be added and compared.
     """
-    from ..data.screen import check_finite_motion
 
     operands = list(operands)
     out: list[torch.Tensor | None] = [None] * len(operands)
@@ -211,7 +212,6 @@ def decode(loaded, z, n_frames: int = 60, texts: Sequence[str] | None = None, ba
     starts with its pelvis at `(0, floor_below_pelvis, 0)`: standing on the floor at the origin. Any `n_frames ≥ 1` works (see module doc for
     how quality changes away from the trained 60). Example: `decode(run, encode(run, [m]))[0].num_frames == 60`.
     """
-    from ..body.skeleton import load_skeleton
 
     z = torch.as_tensor(z).float()
     if z.ndim == 1:

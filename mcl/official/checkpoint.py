@@ -35,6 +35,9 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
+from ..model import MotionCLIP
+from ..paths import atomic_write
+from ..training import checkpoint as ckpt
 from ..training.config import LossConfig, ModelConfig, TrainConfig
 from .opt import PAPER, check_supported, read_opt
 
@@ -233,7 +236,6 @@ def import_official(checkpoint: str | os.PathLike, opt_path: str | os.PathLike |
 
     Example: `run = mcl.load(import_official("exps/paper-model/checkpoint_0100.pth.tar"))`.
     """
-    from ..training import checkpoint as ckpt
 
     checkpoint = Path(checkpoint)
     sd = read_official_checkpoint(checkpoint)
@@ -246,7 +248,6 @@ def import_official(checkpoint: str | os.PathLike, opt_path: str | os.PathLike |
     if opt_path is None:
         notes.insert(0, "no opt.yaml: the paper's options assumed (num_heads 4, gelu, dropout 0.1, rot6d, glob, "
                         "translation, 30 fps, 60-frame windows)")
-    from ..model import MotionCLIP
     ckpt.check_weights(MotionCLIP(cfg), weights, str(checkpoint), "the architecture read from it")
     out = Path(out)
     epoch = re.search(r"(\d+)", checkpoint.name.split("_")[-1])
@@ -260,7 +261,7 @@ def import_official(checkpoint: str | os.PathLike, opt_path: str | os.PathLike |
     ckpt.write_json(out / "config.json", {"config": train_cfg.to_dict(), "data_spec": "official-amass",
                                           "space": space, "git_commit": ckpt.git_commit(), "imported": imported})
     if unused:
-        ckpt._atomic(out / UNUSED_FILE, lambda tmp: save_file(unused, tmp, metadata={"source": str(checkpoint)}))
+        atomic_write(out / UNUSED_FILE, lambda tmp: save_file(unused, tmp, metadata={"source": str(checkpoint)}))
     ckpt.save(out, weights, None, manifest, tags=("latest",))
     if verbose:
         print(f"imported {checkpoint} (sha256 {imported['sha256'][:12]}…) → {out}: {cfg.n_layers} layers, "
@@ -281,7 +282,6 @@ def export_official(run_dir: str | os.PathLike, out: str | os.PathLike, which: s
     """
     import yaml
 
-    from ..training import checkpoint as ckpt
 
     run_dir = Path(run_dir)
     m = ckpt.manifest(run_dir, which)
@@ -304,7 +304,7 @@ def export_official(run_dir: str | os.PathLike, out: str | os.PathLike, which: s
     unused = load_file(str(unused_path)) if unused_path.exists() else None
     sd = mcl_to_official_state(tensors, cfg, unused)
     out = Path(out)
-    ckpt._atomic(out, lambda tmp: torch.save(sd, tmp))
+    atomic_write(out, lambda tmp: torch.save(sd, tmp))
     opt = dict(PAPER)
     opt.update((m.get("imported") or {}).get("opt") or {})
     opt.update(num_layers=cfg.n_layers, latent_dim=cfg.d_model, activation=cfg.activation, ff_size=cfg.d_ff,
@@ -312,7 +312,7 @@ def export_official(run_dir: str | os.PathLike, out: str | os.PathLike, which: s
     opt_file = out.parent / "opt.yaml"
     write_opt = not opt_file.exists()  # never overwrite the options of an official run folder
     if write_opt:
-        ckpt._atomic(opt_file, lambda tmp: Path(tmp).write_text(yaml.safe_dump(opt)))
+        atomic_write(opt_file, lambda tmp: Path(tmp).write_text(yaml.safe_dump(opt)))
     if verbose:
         print(f"exported {run_dir} ({which}, step {m.get('step')}) → {out} ({len(sd)} official keys)"
               + (f"; wrote {opt_file}" if write_opt else f"; kept the existing {opt_file}"))

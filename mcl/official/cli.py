@@ -9,23 +9,23 @@ from __future__ import annotations
 
 import argparse
 
+from ..data.official_amass import convert_to_npz, read_amass_db
+from .checkpoint import export_official, import_official
+
 
 def cmd_import(args) -> int:
-    from .checkpoint import import_official
 
     import_official(args.checkpoint, args.opt, args.out, space=args.space)
     return 0
 
 
 def cmd_export(args) -> int:
-    from .checkpoint import export_official
 
     export_official(args.run, args.out, which=args.which)
     return 0
 
 
 def cmd_convert(args) -> int:
-    from .amass_db import convert_to_npz, read_amass_db
 
     out = convert_to_npz(args.file, args.out, trust=args.trust)
     n = len(read_amass_db(out)["thetas"])

@@ -5,7 +5,7 @@ What `_load` builds for an AMASS window of T frames (pose_rep rot6d, glob=True, 
   (global orient, 21 body joints, left/right index1), where pytorch3d's 6D is the first two *rows* of the matrix
   (`R[..., :2, :]`), and the global orientation lives in AMASS's world: z up.
 - row 24: `[tx, ty, tz, 0, 0, 0]`, the translation relative to frame 0, in the same z-up world. For AMASS the
-  official parser takes it from `joints3d[:, 0]` (see `mcl.official.amass_db`); for mcl motions it is the pelvis path.
+  official parser takes it from `joints3d[:, 0]` (see `mcl.data.official_amass`); for mcl motions it is the pelvis path.
 - Decoding: `rotation_6d_to_matrix` (Gram–Schmidt, result stacked as rows).
 
 mcl's convention differs in two places: 6D = first two *columns*, and the world is y up. This module converts

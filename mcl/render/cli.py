@@ -4,6 +4,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..data.sources import load
+from . import filmstrip, save_video, show
+
 
 def register(subparsers) -> None:
     """Add `mcl render SPEC --out FILE` to the `mcl` command."""
@@ -45,8 +48,6 @@ def _select(motions: list, clips: str | None) -> list:
 
 
 def cmd_render(args) -> int:
-    from ..data.sources import load
-    from . import filmstrip, save_video, show
 
     motions = _select(load(args.spec), args.clips)
     titles = [str(m.labels.get("action", m.name)) for m in motions]

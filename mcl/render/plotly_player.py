@@ -15,6 +15,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from ..body.mesh import load_body_mesh
 from ..body.skeleton import PARENTS, joints_from_rotvec
 
 MARGIN = 0.25  # metres of room around a motion's extent in its panel
@@ -53,7 +54,6 @@ def show(motions, titles: Sequence[str] | None = None, mode: str = "skeleton", m
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
-    from ..body.mesh import load_body_mesh
 
     motions = list(motions) if isinstance(motions, (list, tuple)) else [motions]
     if not motions:

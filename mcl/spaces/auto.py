@@ -4,7 +4,7 @@
 """
 from __future__ import annotations
 
-from .base import Space
+from .base import SPACES, Space
 from .clip_loader import ENV_VAR, find_local_clip_weights
 
 
@@ -25,7 +25,6 @@ def auto_space(weights=None, device: str = "cpu", verbose: bool = True) -> Space
 
     Example: `space = auto_space()` prints `auto: CLIP weights not found at ...; using minilm (text-only): ...`.
     """
-    from .base import SPACES
     name, why = choose_auto(weights)
     if verbose:
         print(f"auto: {why}")

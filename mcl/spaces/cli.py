@@ -4,13 +4,14 @@ from __future__ import annotations
 import argparse
 import json
 
+from . import SPACES, available_spaces
+from .auto import choose_auto
+
 
 def cmd_spaces(args: argparse.Namespace) -> int:
     import os
     if args.clip_weights:
         os.environ["MCL_CLIP_WEIGHTS"] = args.clip_weights
-    from . import SPACES, available_spaces
-    from .auto import choose_auto
     rows = [dict(name=n, dim=getattr(SPACES[n], "dim", None), images=SPACES[n].has_images, available=ok, why=why)
             for n, ok, why in available_spaces()]
     try:

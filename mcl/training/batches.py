@@ -18,9 +18,11 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from ..body.skeleton import MIRROR
 from ..data.errors import SkipReport
 from ..data.motion import Motion, face_forward_tensor
 from ..data.windows import windows as cut_windows
+from ..render.frames import training_frames
 
 
 # --- validation split ------------------------------------------------------------------------------------------
@@ -103,7 +105,6 @@ def mirror_motion(m: Motion) -> Motion:
     A local rotation ω of joint j becomes (ωx, −ωy, −ωz) on its mirror partner; the pelvis path is reflected.
     Example: `mirror_motion(mirror_motion(m))` equals `m` (up to float error).
     """
-    from ..body.skeleton import MIRROR
     poses = m.poses[:, list(MIRROR)] * np.array([1.0, -1.0, -1.0], np.float32)
     trans = m.trans * np.array([-1.0, 1.0, 1.0], np.float32)
     return m.replace(poses=poses, trans=trans, source=dict(m.source, name=f"{m.name} (mirrored)", mirrored=True))
@@ -255,15 +256,11 @@ def embed_images(space, images: np.ndarray, batch_size: int = 64, progress: bool
 def attach_images(sets: list[WindowSet], space, cache_dir=None, progress: bool = True) -> tuple[torch.Tensor | None, str]:
     """Render one frame per chunk of every set, embed them, set each set's `image_idx`. → `(table, message)`.
 
-    Returns `(None, why)` when the space has no image encoder or the renderer is not available.
+    Returns `(None, why)` when the space has no image encoder.
     Example: `table, msg = attach_images([train_set, val_set], space)`.
     """
     if not getattr(space, "has_images", False):
         return None, f"image loss disabled: space {getattr(space, 'name', space)!r} has no image encoder"
-    try:
-        from ..render import training_frames
-    except ImportError as e:
-        return None, f"image loss disabled: renderer not available ({e})"
     tables, offset = [], 0
     for ws in sets:
         if not len(ws):

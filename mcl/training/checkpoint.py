@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,32 +22,23 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
-from .config import TrainConfig
 from ..model import MotionCLIP
+from ..paths import atomic_write
+from ..spaces import get_space
+from ..spaces.cache import CachedSpace
+from ..validate import check_model_fits
+from .config import TrainConfig
 
 CKPT_DIR = "checkpoints"
 
 
 # --- atomic writes ---------------------------------------------------------------------------------------------
-def _atomic(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def write_json(path: str | os.PathLike, obj: Any) -> None:
     """Write `obj` as indented JSON to `path` atomically."""
     def w(tmp):
         with open(tmp, "w") as f:
             json.dump(obj, f, indent=2, default=str)
-    _atomic(Path(path), w)
+    atomic_write(Path(path), w)
 
 
 def read_json(path: str | os.PathLike) -> dict:
@@ -105,10 +95,10 @@ def save(run_dir: str | os.PathLike, model: MotionCLIP | dict[str, torch.Tensor]
     weights, state = ckdir / f"{stem}.safetensors", ckdir / f"{stem}.state.pt"
     sd = model if isinstance(model, dict) else model.state_dict()
     tensors = {k: v.detach().cpu().contiguous() for k, v in sd.items()}
-    _atomic(weights, lambda tmp: save_file(tensors, tmp, metadata={"step": str(manifest["step"])}))
+    atomic_write(weights, lambda tmp: save_file(tensors, tmp, metadata={"step": str(manifest["step"])}))
     if optimizer is not None:
         payload = {"optimizer": optimizer.state_dict(), "rng": rng or {}}
-        _atomic(state, lambda tmp: torch.save(payload, tmp))
+        atomic_write(state, lambda tmp: torch.save(payload, tmp))
     entry = dict(manifest, weights=weights.name, state=state.name if optimizer is not None else None)
     for tag in tags:
         write_json(ckdir / f"{tag}.json", entry)
@@ -231,7 +221,6 @@ def load(run_dir: str | os.PathLike, which: str = "latest", device: str | torch.
         raise FileNotFoundError(f"{run_dir}: no checkpoint ({ckdir}/{which}.json missing) — train first with "
                                 f"`mcl train --out {run_dir}` or pass the right run dir")
     cfg = TrainConfig.from_dict(m["config"], str(ckdir / f"{which}.json"))
-    from ..validate import check_model_fits
     check_model_fits(cfg.model, device=str(device), where=str(ckdir / f"{which}.json"), training=False)
     model = MotionCLIP(cfg.model)
     weights_path = ckdir / m["weights"]
@@ -240,8 +229,6 @@ def load(run_dir: str | os.PathLike, which: str = "latest", device: str | torch.
     model.load_state_dict(tensors)
     model.to(device).eval()
     if space is None:
-        from ..spaces import get_space
-        from ..spaces.cache import CachedSpace
         space = CachedSpace(get_space(m.get("space", cfg.space)), cfg.cache_dir)
     if int(space.dim) != model.latent_dim:
         raise ValueError(f"space mismatch: run {run_dir} was trained with space {m.get('space', cfg.space)!r} "

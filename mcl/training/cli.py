@@ -11,6 +11,12 @@ import argparse
 import os
 from pathlib import Path
 
+from .. import validate as v  # argparse types: counts ≥ 1, rates > 0, all finite (named in the error)
+from ..quiet import no_progress_bars
+from .checkpoint import read_json
+from .config import preset
+from .loop import train
+
 
 def _overrides(args: argparse.Namespace) -> dict:
     flat = {"data": args.data, "space": args.space, "epochs": args.epochs, "out": args.out,
@@ -38,15 +44,12 @@ def _overrides(args: argparse.Namespace) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..quiet import no_progress_bars
 
     with no_progress_bars(args.quiet):
         return _run(args)
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .config import preset
-    from .loop import train
 
     overrides = _overrides(args)
     if args.resume:
@@ -55,7 +58,6 @@ def _run(args: argparse.Namespace) -> int:
         overrides["overwrite"] = True
     saved = Path(args.out or "runs/run") / "config.json"
     if args.resume and args.space is None and saved.exists():  # the space the run resolved, never "auto" again
-        from .checkpoint import read_json
         recorded = read_json(saved)
         overrides["space"] = recorded.get("space") or recorded["config"]["space"]
     if args.resume and args.preset is None and saved.exists():
@@ -68,7 +70,6 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def register(sub) -> None:
-    from .. import validate as v  # argparse types: counts ≥ 1, rates > 0, all finite (named in the error)
 
     p = sub.add_parser("train", help="train MotionCLIP (checkpoints, metrics, resume, torchrun/DDP)",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

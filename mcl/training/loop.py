@@ -28,16 +28,20 @@ import torch
 import torch.distributed as dist
 from tqdm.auto import tqdm
 
+from ..data.errors import SkipReport
+from ..data.motion import Motion
+from ..data.screen import screen_motions
+from ..data.sources import load as load_data
+from ..model import MotionCLIP
+from ..quiet import short_note
+from ..spaces import get_space
+from ..spaces.cache import CachedSpace
+from ..validate import check_model_fits
 from . import checkpoint as ckpt
 from .batches import Batch, WindowSet, attach_images, embed_texts, split_motions
 from .config import TrainConfig, merge, preset
-from ..data.errors import SkipReport
-from ..data.sources import load as load_data
-from ..data.motion import Motion
 from .losses import body_mesh_for_loss, compute_losses, resolve_body
-from ..model import MotionCLIP
 from .run_dir import RunLock, clean_temp_files, drop_set_aside, read_metrics_rows, set_aside
-from ..validate import check_model_fits
 
 TERMS = ("rc", "body", "vel", "text", "image", "text_rc")  # every loss term, logged separately
 CSV_COLUMNS = ("split", "epoch", "step", "loss") + TERMS + ("lr", "seconds")
@@ -70,8 +74,6 @@ def resolve_space(space, cache_dir=None):
     """
     if not isinstance(space, str):
         return space
-    from ..spaces import get_space
-    from ..spaces.cache import CachedSpace
     return CachedSpace(get_space(space), cache_dir)
 
 
@@ -331,7 +333,6 @@ def _train(cfg: TrainConfig, motions, space, latest: dict | None, early: list[st
     if motions is None:
         motions = load_data(cfg.data, report, progress=cfg.progress and main, required=True)
     else:
-        from ..data.screen import screen_motions
         motions = screen_motions(motions, report)
     if not motions:
         raise ValueError(f"data {data_spec!r} gave no usable motions\n{report.summary()}")
@@ -367,7 +368,6 @@ def _train(cfg: TrainConfig, motions, space, latest: dict | None, early: list[st
         notes.append(f"extended {len(extended)} clip(s) shorter than a window: " + "; ".join(extended))
     if len(report):
         notes.append(report.summary())
-    from ..quiet import short_note
     for n in notes:  # a long list (every extended clip) goes to the run's log.txt, the console gets its start
         say(short_note(n, run / "log.txt" if main else None))
 

@@ -14,8 +14,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ..body.mesh import SmplMesh, load_body_mesh
 from ..body.rotations import rot6d_to_rotmat
-from ..body.skeleton import NUM_JOINTS, Skeleton, forward_kinematics, load_skeleton
+from ..body.skeleton import NUM_JOINTS, Skeleton, forward_kinematics, load_skeleton, smpl_dir
 from .config import LossConfig
 
 
@@ -45,7 +46,6 @@ def body_mesh_for_loss(body: str):
     """
     if body != "vertices":
         return None
-    from ..body.mesh import SmplMesh, load_body_mesh
     mesh = load_body_mesh(quiet=True)
     if not isinstance(mesh, SmplMesh):
         raise ValueError("loss.body='vertices' needs SMPL model files: set MCL_SMPL_DIR to the folder with "
@@ -57,7 +57,6 @@ def resolve_body(body: str) -> str:
     """`"auto"` → `"vertices"` when SMPL model files are configured (`MCL_SMPL_DIR`), else `"joints"`."""
     if body != "auto":
         return body
-    from ..body.skeleton import smpl_dir
     return "vertices" if smpl_dir() is not None else "joints"
 
 

@@ -29,9 +29,10 @@ import numpy as np
 import torch
 
 from ..body.rotations import rotmat_to_rotvec, rotvec_to_rotmat
-from ..data.amass import Z_UP_TO_Y_UP
-from ..data.errors import DataError, SkipReport
-from ..data.motion import Motion, Segment
+from ..paths import atomic_write
+from .amass import Z_UP_TO_Y_UP
+from .errors import DataError, SkipReport
+from .motion import Motion, Segment
 
 FPS = 30.0
 KEYS = ("vid_names", "thetas", "joints3d", "text_raw_labels", "text_proc_labels", "action_cat")
@@ -116,7 +117,6 @@ def convert_to_npz(path: str | os.PathLike, out: str | os.PathLike, trust: bool 
 
     Example: `convert_to_npz("data/amass_db/amass_30fps_vald.pt", "amass_vald.npz", trust=True)`.
     """
-    from ..training.checkpoint import _atomic
 
     db = read_amass_db(path, trust=trust)
     n = len(db["thetas"])
@@ -131,7 +131,7 @@ def convert_to_npz(path: str | os.PathLike, out: str | os.PathLike, trust: bool 
         if len(db.get(k) or []) == n:
             arrays[k] = np.concatenate([np.asarray(v).astype(str) for v in db[k]])
     out = Path(out)
-    _atomic(out, lambda tmp: np.savez(open(tmp, "wb"), **arrays))
+    atomic_write(out, lambda tmp: np.savez(open(tmp, "wb"), **arrays))
     return out
 
 
