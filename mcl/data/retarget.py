@@ -146,7 +146,8 @@ def _rig_from_dict(d: dict, name: str) -> RigMap:
     unknown = [k for k in d if k not in RIG_KEYS]
     if unknown:
         raise DataError(name, f"rig map has unknown key(s) {unknown}",
-                        f"the keys are {', '.join(RIG_KEYS)} (see README 'Your own mocap'); start a note's key with _")
+                        f"the keys are {', '.join(RIG_KEYS)} (see docs/data.md, 'Your own mocap'); "
+                        "start a note's key with _")
     base = {str(k): (str(v["order"]), [float(a) for a in v["degrees"]]) for k, v in d.get("base_pose", {}).items()}
     return RigMap(str(d.get("name", name)), {str(k): str(v) for k, v in d["joints"].items()}, base,
                   d.get("up"), str(d.get("description", "")))
@@ -224,7 +225,7 @@ def _unknown_rig_error(names: list[str], file: str, rig: RigMap | None, mapping:
                f"joints ({', '.join(unmapped[:6])}{', …' if len(unmapped) > 6 else ''})")
     if parents is None or not Path(file).exists():
         return DataError(file, problem, "pass rig=MAP.json (bvh:FOLDER?rig=MAP.json), a JSON map of source joint "
-                                        "names to SMPL-24 names; see README 'Your own mocap'")
+                                        "names to SMPL-24 names; see docs/data.md, 'Your own mocap'")
 
     path, text = write_rig_map_template(names, parents, file)
     n = len(guess_joint_map(names, parents))

@@ -137,7 +137,7 @@ def rig_map_template(names: list[str], parents: list[int], name: str = "my-rig")
                                  ([] if {"head", "neck"} & mapped else ["head (or neck)"]),
             "_missing_optional": [n for n in missing if n not in REQUIRED],
             "_unmapped_source_joints": [n for n in names if n not in joints and not n.endswith("_end")],
-            "_help": "source joint name → SMPL-24 name; see README 'Your own mocap' for every key"}
+            "_help": "source joint name → SMPL-24 name; see docs/data.md, 'Your own mocap', for every key"}
 
 
 def write_rig_map_template(names: list[str], parents: list[int], data_file: str | Path) -> tuple[Path | None, str]:

@@ -6,8 +6,8 @@ frozen text(-image) space, so a text embedding can stand wherever an encoded mot
 every "operand" below is a `Motion`, a text (`str`) or a ready latent vector `(D,)`.
 
 Lengths: the model is trained on 60-frame windows at 30 fps, but its decoder takes any number of positional queries,
-so `n_frames` may differ. Measured with `mcl.latent.evaluate.length_study` on two DeepMimic CPU-preset models (README,
-"Latent-space toolkit"): a 120-frame decode keeps its first 60 frames as good as the 60-frame decode (MPJPE within
+so `n_frames` may differ. Measured with `mcl.latent.evaluate.length_study` on two DeepMimic CPU-preset models (docs/latent.md,
+"Measured on DeepMimic"): a 120-frame decode keeps its first 60 frames as good as the 60-frame decode (MPJPE within
 3 mm) but is jerkier after frame 60 (mean joint acceleration ×1.5–2.3) and, for one model, slower (joint speed
 0.68×); a 30-frame decode is not the first second of the 60-frame one. Other lengths work but extrapolate.
 """

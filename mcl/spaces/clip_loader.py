@@ -2,7 +2,7 @@
 
 Why not `import clip`: the `openai-clip` package's `__init__` runs `clip/clip.py`, which imports `pkg_resources`
 and `torchvision` at module level; neither imports in this environment (and torchvision is off-limits here, see
-README). The two modules we need, `clip/model.py` (the `CLIP` nn.Module and `build_model`) and
+docs/spaces.md). The two modules we need, `clip/model.py` (the `CLIP` nn.Module and `build_model`) and
 `clip/simple_tokenizer.py` (BPE tokenizer + its vocab `bpe_simple_vocab_16e6.txt.gz`), only import torch, numpy,
 ftfy and regex. So we locate the package directory with `importlib.util.find_spec` (which does not execute the
 package) and execute just those two files under private module names. This is the only place mcl touches the

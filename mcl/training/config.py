@@ -202,7 +202,7 @@ PRESETS: dict[str, TrainConfig] = {
     # batch 8 gives 2 steps an epoch; cosine decay with warm-up and clipping keep the long run stable (at a constant
     # 3e-4 it spiked near epoch 1470). One torch thread: this small model at batch 8 stepped 1.15/s with 2 threads
     # on the 2-core machine and ≈ 1.9/s with 1 (another job on the other core); `threads=0` takes torch's default.
-    # Measured on DeepMimic (README, "Model and training"): own clip nearest to its generated text 15/15 (random
+    # Measured on DeepMimic (docs/training.md, the preset study): own clip nearest to its generated text 15/15 (random
     # windows, constant lr: 12/15; paper weights: 1/15).
     "cpu": TrainConfig(preset="cpu", epochs=1000, lr=3e-4, batch_size=8, fixed_windows=True, lr_schedule="cosine",
                        warmup_steps=100, grad_clip=1.0, threads=1, out="runs/deepmimic-cpu",
