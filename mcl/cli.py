@@ -81,14 +81,14 @@ def user_error(e: BaseException) -> tuple[str, int] | None:
     return None
 
 
-def entry() -> int:
+def entry(argv: list[str] | None = None) -> int:
     """The console script: an error a user can cause (a bad value, a damaged or missing file, a run dir in use, a
     space without weights, a diverged run) prints one `mcl: error: …` line and exits with the code above instead
     of a traceback; `MCL_DEBUG=1` shows the traceback."""
     import os
 
     try:
-        return main()
+        return main(argv)
     except (Exception, KeyboardInterrupt) as e:
         known = user_error(e)
         if known is None or os.environ.get("MCL_DEBUG"):

@@ -10,7 +10,7 @@ from mcl.training import checkpoint as ckpt
 from mcl.data import synthetic_motion
 from mcl.data.errors import SkipReport
 from mcl.data.screen import screen_motions
-from mcl.latent.cli import save_motions
+from mcl.latent.io import save_motions
 from mcl.training.loop import train
 
 

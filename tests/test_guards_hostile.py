@@ -66,7 +66,7 @@ def test_smpl_npz_with_pickled_objects_is_refused(tmp_path, evil):
 
 
 def test_object_npz_operand_is_refused_naming_the_file(tmp_path, evil, monkeypatch, capsys):
-    from mcl.latent.cli import load_npz_motions
+    from mcl.latent.io import load_npz_motions
     from mcl.data.errors import DataError
 
     path = tmp_path / "op.npz"

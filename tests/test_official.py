@@ -286,7 +286,7 @@ def test_official_doc_runs_as_written(tmp_path):
     joblib.dump(_amass_db_fixture(np.random.default_rng(0)), tmp_path / "data" / "amass_db" / "amass_30fps_vald.pt")
     weights = tmp_path / "random-clip.safetensors"
     save_file({k: v.contiguous() for k, v in random_clip_model(0).state_dict().items()}, str(weights))
-    env = dict(os.environ, MCL_CLIP_WEIGHTS=str(weights), PYTHONPATH=str(ROOT), MCL_CACHE_DIR=str(tmp_path / "cache"))
+    env = dict(os.environ, MCL_CLIP_WEIGHTS=str(weights), PYTHONPATH=str(ROOT), MCL_CACHE=str(tmp_path / "cache"))
     bindir = Path(sys.executable).parent
     env["PATH"] = f"{bindir}{os.pathsep}{env['PATH']}"
     cmds = _doc_commands()

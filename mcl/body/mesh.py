@@ -198,7 +198,6 @@ class SmplMesh(BodyMesh):
     """
 
     def __init__(self, model_dir: str | os.PathLike, gender: str = "neutral"):
-
         self.model = load_smpl(model_dir, gender=gender)
         self.faces = np.asarray(self.model.faces, dtype=np.int64)
         self.source = f"SMPL {gender} from {model_dir}"

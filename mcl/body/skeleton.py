@@ -88,7 +88,6 @@ def _mannequin_skeleton() -> Skeleton:
 
 @functools.lru_cache(maxsize=4)
 def _smpl_skeleton(model_dir: str, gender: str) -> Skeleton:
-
     smpl = load_smpl(model_dir, gender=gender)
     v = smpl.v_template.detach().float()
     rest = (smpl.J_regressor.float() @ v).detach()

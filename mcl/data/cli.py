@@ -21,7 +21,7 @@ def register(subparsers) -> None:
     ls = sub.add_parser("list", help="each source: available here or not, and why",
                         description="List the registered data sources, whether each can be loaded on this machine "
                                     "and why (or why not), with its spec syntax.")
-    ls.set_defaults(func=cmd_list)
+    ls.set_defaults(func=run_list)
 
     info = sub.add_parser("info", help="clips, windows, duration, labels and skipped items of a data spec",
                           description="Load a data spec and summarise it: clips, total duration, frame rates, "
@@ -36,7 +36,7 @@ def register(subparsers) -> None:
     info.add_argument("--top", type=int, default=10, help="label values to show per label (default: %(default)s)")
     info.add_argument("-q", "--quiet", "--no-progress", dest="no_progress", action="store_true",
                       help="no progress bars; short lists only")
-    info.set_defaults(func=cmd_info)
+    info.set_defaults(func=run_info)
 
     check = sub.add_parser("check", help="render frame 0 of a few clips to a PNG: do the bodies stand?",
                            description="Load a data spec and draw the first frame of a few clips side by side on "
@@ -49,12 +49,10 @@ def register(subparsers) -> None:
     check.add_argument("--out", default="data-check.png", help="PNG to write (default: %(default)s)")
     check.add_argument("--n", type=int, default=6, help="clips to draw (default: %(default)s)")
     check.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
-    check.set_defaults(func=cmd_check)
+    check.set_defaults(func=run_check)
 
 
-def cmd_check(args) -> int:
-
-
+def run_check(args) -> int:
     spec = parse_spec(args.spec)
     report = SkipReport()
     with no_progress_bars(args.quiet):
@@ -75,8 +73,7 @@ def cmd_check(args) -> int:
     return 0 if not bad else 1
 
 
-def cmd_list(args) -> int:
-
+def run_list(args) -> int:
     sources = list_sources()
     width = max(len(s.name) for s in sources)
     for s in sources:
@@ -96,8 +93,7 @@ def _count_labels(motions) -> dict[str, Counter]:
     return {k: c for k, c in counts.items() if c}
 
 
-def cmd_info(args) -> int:
-
+def run_info(args) -> int:
     spec = parse_spec(args.spec)  # bad specs and paths: one `mcl: error:` line (mcl.cli.entry)
     load_report = SkipReport()
     with no_progress_bars(args.no_progress):

@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+from ..cli import entry
 from ..training import checkpoint as ckpt
 from ..training.config import TrainConfig, merge, preset
 from ..training.loop import train
@@ -77,7 +78,6 @@ def ensure_run(run_dir: str | Path = RUN_DIR, data: str = "deepmimic", space: st
 
 
 def _add_arguments(p: argparse.ArgumentParser) -> None:
-
     p.add_argument("--fast", action="store_true", help="tiny model and the notebooks' fast settings")
     p.add_argument("--run-dir", help=f"run dir (default: {RUN_DIR}, with --fast {FAST_RUN_DIR})")
     p.add_argument("--data", default="deepmimic", help="data spec (default: %(default)s)")
@@ -97,14 +97,6 @@ def register(subparsers) -> None:
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_arguments(p)
     p.set_defaults(func=run)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m mcl.lab.demo [--fast] …`: see the module docstring."""
-    p = argparse.ArgumentParser(prog="python -m mcl.lab.demo", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    _add_arguments(p)
-    return run(p.parse_args(argv))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -149,5 +141,5 @@ def run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # `python -m mcl.lab.demo …` is `mcl demo …`, with the same error handling
+    sys.exit(entry(["demo", *sys.argv[1:]]))

@@ -17,9 +17,8 @@ from typing import Sequence
 
 import numpy as np
 
-from ..data.amass import babel_action_classes
-from ..data.bandai import CONTENTS, STYLES
-from ..data.deepmimic import CLIP_NAMES, TEXTS
+from ..data.classes import ClassSetup, as_list, class_setup  # noqa: F401 (class_setup: the notebooks use it from here)
+from ..data.deepmimic import TEXTS
 from ..data.errors import SkipReport
 from ..data.motion import Motion
 from ..data.sources import load as load_motions
@@ -44,49 +43,6 @@ PAPER_FIGURES: dict[str, tuple[str, str]] = {
 
 
 # --- data the notebooks use ----------------------------------------------------------------------------------------
-
-@dataclass
-class ClassSetup:
-    """How a data set is labelled: the label key of its windows, the class names and the text embedded per class."""
-    label_key: str
-    names: list[str]
-    prompts: list[str]
-
-
-def class_setup(data: str, motions: Sequence[Motion] | None = None, by: str | None = None) -> ClassSetup:
-    """Class names and prompts for recognition and UMAP colouring of a data spec.
-
-    DeepMimic: the 15 clip names, each prompted with its canonical description ("a person does a cartwheel");
-    Bandai: the 10 contents ("walk turn left"), or with `by="style"` the 7 styles ("an elderly person");
-    AMASS+BABEL: the BABEL-60 classes; anything else: the distinct `action` labels of `motions`.
-    Example: `class_setup("deepmimic").prompts[0] == "a person walks forward"`.
-    """
-    source = data.split(":", 1)[0].split("?", 1)[0]
-    if source == "bandai" and by == "style":
-        return ClassSetup("style", list(STYLES), [f"{'an' if s[0] in 'aeiou' else 'a'} {s} person" for s in STYLES])
-    if by not in (None, "style"):
-        raise ValueError(f"by={by!r}: only 'style' (Bandai) is known")
-    if source == "deepmimic":
-        return ClassSetup("action", list(CLIP_NAMES), [TEXTS[n][0] for n in CLIP_NAMES])
-    if source == "bandai":
-        return ClassSetup("content", list(CONTENTS), [c.replace("-", " ") for c in CONTENTS])
-    if source == "amass":
-        names = list(babel_action_classes())
-        return ClassSetup("actions", names, names)
-    if motions is None:
-        raise ValueError(f"data {data!r}: no known class list; pass its motions so their labels can be used")
-    for key in ("action", "content", "actions"):
-        names = sorted({str(x) for m in motions for x in _as_list(m.labels.get(key))})
-        if names:
-            return ClassSetup(key, names, names)
-    raise ValueError(f"data {data!r}: its motions carry no 'action', 'content' or 'actions' labels")
-
-
-def _as_list(v) -> list:
-    if v is None:
-        return []
-    return [v] if isinstance(v, str) else list(v)
-
 
 def dataset_windows(data: str | Sequence[Motion], split: str = "all", loaded=None, stride: int | None = None,
                     fit: bool = True, report: SkipReport | None = None) -> list[Motion]:
@@ -127,7 +83,7 @@ def first_window_per_label(windows: Sequence[Motion], label_key: str) -> dict[st
     """
     out: dict[str, Motion] = {}
     for w in windows:
-        for lab in _as_list(w.labels.get(label_key)):
+        for lab in as_list(w.labels.get(label_key)):
             out.setdefault(str(lab), w)
     return out
 
@@ -341,7 +297,7 @@ def umap_points(loaded, windows: Sequence[Motion], classes: ClassSetup, color_ke
     zm = encode(loaded, windows)
     zt = embed_texts(loaded, classes.prompts)
     xy = embed_2d(torch.cat([zm, zt]), **umap_kwargs)
-    labels = [", ".join(_as_list(w.labels.get(key))) or "(none)" for w in windows]
+    labels = [", ".join(as_list(w.labels.get(key))) or "(none)" for w in windows]
     hover = [f"{w.name} [{w.source.get('frames', ('', ''))[0]}:]" for w in windows]
     return UmapPoints(xy, labels + list(classes.names), ["motion"] * len(windows) + ["text"] * len(classes.names),
                       hover + [f"text: “{p}”" for p in classes.prompts])

@@ -122,7 +122,6 @@ class TextToMotionExplorer(_Explorer):
         return self._run(self._generate)
 
     def _generate(self) -> Motion:
-
         text = self.prompt.value.strip()
         if not text:
             self.status.value = "type a prompt"
@@ -165,7 +164,6 @@ class ArithmeticExplorer(_Explorer):
         return self._run(self._update)
 
     def _update(self) -> list[Motion]:
-
         title = f"{self.base.value} − [{self.minus.value}] + [{self.plus.value}] × {self.scale.value:g}"
         self.motions = latent.decode(self.loaded, torch.stack([self._z[self.base.value], self.latent()]),
                                      self.n_frames, texts=[self.base.value, title])
@@ -204,7 +202,6 @@ class InterpolationExplorer(_Explorer):
         return self._run(self._update)
 
     def _update(self) -> Motion:
-
         title = f"t = {self.t.value:.2f}" + (" (slerp)" if self.spherical.value else "")
         self.motion = latent.decode(self.loaded, self.latent(), self.n_frames, texts=[title])[0]
         caption = f"{self.names[0]} → {self.names[1]}: {title}"
@@ -368,7 +365,7 @@ def recognition_explorer(loaded, windows: Sequence[Motion], class_names: Sequenc
 
 
 def latent_map_explorer(loaded, windows: Sequence[Motion], classes, points=None, **umap_kwargs) -> LatentMapExplorer:
-    """The UMAP map of `windows` and the class texts of `classes` (`mcl.lab.figures.class_setup`); click a point to play
+    """The UMAP map of `windows` and the class texts of `classes` (`mcl.data.classes.class_setup`); click a point to play
     that window beside its nearest class text (decoded). `points`: a precomputed `umap_points(...)`.
 
     Example: `ex = latent_map_explorer(run, windows, class_setup("deepmimic")); ex.select(0); ex.motions`.

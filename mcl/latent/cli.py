@@ -9,94 +9,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
-import numpy as np
-
-from ..body.skeleton import JOINT_NAMES
-from ..cli import main as mcl_main
 from ..data.amass import babel_action_classes
 from ..data.errors import DataError, SkipReport
-from ..data.motion import Motion
 from ..data.sources import load as load_motions
 from ..data.windows import WINDOW_FPS, make_windows
 from ..quiet import no_progress_bars
-from ..render import save_video
 from ..training.batches import fit_to_window, split_motions
-from ..training.checkpoint import load
+from ..training import checkpoint
 from ..validate import count, finite
 from . import evaluate
+from .io import FORMATS, load_npz_motions, save_motions
 from .ops import calibrate, compose_parts, decode, edit, interpolate, latents, text_to_motion
-
-FORMATS = (".mp4", ".gif", ".npz", ".json")
-
-
-# --- motion files ------------------------------------------------------------------------------------------------
-
-def save_motions(motions, path: str | Path, fps: float | None = None) -> Path:
-    """Write motions to `.mp4`/`.gif` (rendered), `.npz` or `.json`, chosen by the extension.
-
-    Example: `save_motions(text_to_motion(run, ["a person jumps"]), "jump.npz")`.
-    """
-    path = Path(path)
-    ext = path.suffix.lower()
-    if ext not in FORMATS:
-        raise ValueError(f"{path}: unknown output format {ext!r}; use one of {', '.join(FORMATS)}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fps = fps or motions[0].fps
-    bad = [m.name for m in motions if len(m.nan_frames())]
-    if bad:  # finite out: a NaN motion is never written
-        raise ValueError(f"{path}: not written: motion(s) {bad[:3]} have NaN/inf values")
-    if ext in (".mp4", ".gif"):
-
-        save_video(motions, str(path), fps=fps, titles=[m.texts[0] if m.texts else m.name for m in motions])
-    elif ext == ".npz":
-        lengths = {m.num_frames for m in motions}
-        if len(lengths) != 1:
-            raise ValueError(f"{path}: .npz needs motions of one length, got {sorted(lengths)}; use .json")
-        np.savez(path, poses=np.stack([m.poses for m in motions]), trans=np.stack([m.trans for m in motions]),
-                 fps=np.float32(fps), texts=np.array([m.texts[0] if m.texts else "" for m in motions], dtype=str))
-    else:
-
-        recs = [{"text": m.texts[0] if m.texts else "", "fps": m.fps, "joint_names": list(JOINT_NAMES),
-                 "poses_axis_angle": m.poses.round(6).tolist(), "trans": m.trans.round(6).tolist()}
-                for m in motions]
-        path.write_text(json.dumps({"motions": recs}))
-    return path
-
-
-def load_npz_motions(path: str | Path):
-    """Motions from an `.npz` written by `save_motions` (read with `allow_pickle=False`)."""
-
-    path = Path(path)
-    if not path.exists():
-        raise DataError(path, "file not found", "give the .npz written by `mcl generate -o X.npz`")
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            missing = [k for k in ("poses", "trans", "fps") if k not in f]
-            if missing:
-                raise DataError(path, f"missing arrays {missing}", "expected poses (N,T,24,3), trans (N,T,3), fps")
-            poses, trans, fps = f["poses"], f["trans"], f["fps"]
-            texts = f["texts"].tolist() if "texts" in f else [""] * len(poses)
-    except DataError:
-        raise
-    except ValueError as e:
-        if "pickle" in str(e):
-            raise DataError(path, "holds object (pickled) arrays, which mcl never unpickles",
-                            "save plain numeric arrays (np.savez with float arrays), e.g. via `mcl generate -o X.npz`"
-                            ) from None
-        raise DataError(path, f"not a readable .npz ({e})", "give a file written by `mcl generate -o X.npz`") from None
-    except (OSError, EOFError, KeyError) as e:  # truncated zip, not a zip at all
-        raise DataError(path, f"not a readable .npz ({type(e).__name__}: {e})",
-                        "give a file written by `mcl generate -o X.npz`") from None
-    if poses.ndim != 4 or poses.shape[2:] != (24, 3) or trans.shape != poses.shape[:2] + (3,) or fps.size != 1:
-        raise DataError(path, f"poses {poses.shape}, trans {trans.shape}, fps {fps.shape}",
-                        "expected poses (N,T,24,3), trans (N,T,3) and one fps")
-    if not np.issubdtype(poses.dtype, np.number) or not np.issubdtype(trans.dtype, np.number):
-        raise DataError(path, f"poses/trans are {poses.dtype}/{trans.dtype}, not numbers")
-    return [Motion(p, t, float(fps), texts=[x] if x else [], source={"file": str(path), "name": x or str(i)})
-            for i, (p, t, x) in enumerate(zip(poses, trans, texts))]
 
 
 def parse_operand(op: str, frames: int = 60):
@@ -135,13 +60,11 @@ def parse_operand(op: str, frames: int = 60):
 # --- commands ----------------------------------------------------------------------------------------------------
 
 def _load_run(args):
-
-    run = load(args.run, which=args.which, device=args.device)
+    run = checkpoint.load(args.run, which=args.which, device=args.device)  # looked up here: tests swap the space
     limit = run.config.model.max_frames
     if getattr(args, "frames", 1) > limit:  # before any work: the positional table has max_frames rows
         raise ValueError(f"--frames {args.frames}: expected 1 … {limit} (the run's model.max_frames)")
     if getattr(args, "calibrate", None):
-
         print(f"latent scale ‖z‖ = {calibrate(run, load_motions(args.calibrate, SkipReport(), required=True)):.3f} "
               f"(measured on {args.calibrate}, saved in the run dir)")
     return run
@@ -152,15 +75,13 @@ def _write(motions, args) -> None:
     print(f"wrote {len(motions)} motion(s) to {path}")
 
 
-def cmd_generate(args) -> int:
-
+def run_generate(args) -> int:
     run = _load_run(args)
     _write(text_to_motion(run, args.prompts, n_frames=args.frames), args)
     return 0
 
 
-def cmd_edit(args) -> int:
-
+def run_edit(args) -> int:
     run = _load_run(args)
     ops = [parse_operand(x, args.frames) for x in (args.base, args.minus, args.plus)]
     out = [edit(run, *ops, scale=args.scale, n_frames=args.frames)]
@@ -171,16 +92,14 @@ def cmd_edit(args) -> int:
     return 0
 
 
-def cmd_compose(args) -> int:
-
+def run_compose(args) -> int:
     run = _load_run(args)
     ops = [parse_operand(x, args.frames) for x in (args.upper, args.lower, args.neutral)]
     _write([compose_parts(run, *ops, n_frames=args.frames)], args)
     return 0
 
 
-def cmd_interpolate(args) -> int:
-
+def run_interpolate(args) -> int:
     run = _load_run(args)
     a, b = parse_operand(args.a, args.frames), parse_operand(args.b, args.frames)
     _write(interpolate(run, a, b, steps=args.steps, spherical=args.spherical, n_frames=args.frames), args)
@@ -193,7 +112,6 @@ def _class_names(value: str | None) -> list[str] | None:
     if value is None:
         return None
     if value == "babel60":
-
         return babel_action_classes()
     p = Path(value)
     if p.is_file():
@@ -242,7 +160,6 @@ def _eval_windows(args, run, report):
         split = "val" if args.data == run.data_spec else "all"
     use = motions
     if split != "all":
-
         cfg = run.config
         train, val, desc = split_motions(motions, cfg.val_split, cfg.val_fraction, cfg.window_frames, report)
         use = val if split == "val" else train
@@ -281,7 +198,7 @@ def _table(rows: list[tuple[str, object]]) -> str:
     return "\n".join(f"{k:<{w}}  {v:.2f}" if isinstance(v, float) else f"{k:<{w}}  {v}" for k, v in rows)
 
 
-def cmd_eval(args) -> int:
+def run_eval(args) -> int:
     if args.per_item and args.task not in ("reconstruction", "recognition"):
         raise ValueError(f"--per-item: {args.task} has no per-window results (reconstruction and recognition do)")
 
@@ -290,7 +207,6 @@ def cmd_eval(args) -> int:
 
 
 def _eval(args) -> int:
-
     run = _load_run(args)
     report = SkipReport()
     motions, ws = _eval_windows(args, run, report)
@@ -369,7 +285,7 @@ def register(sub) -> None:
                                    "mcl generate 'a person jumps' --run runs/deepmimic-cpu -o jump.mp4")
     p.add_argument("prompts", nargs="+", help="one or more texts (quote each)")
     _run_args(p)
-    p.set_defaults(func=cmd_generate)
+    p.set_defaults(func=run_generate)
 
     p = sub.add_parser("edit", help="latent arithmetic: base − minus + plus",
                        description="Decode z_base + scale·(z_plus − z_minus). Example (style): mcl edit --run R "
@@ -380,7 +296,7 @@ def register(sub) -> None:
     p.add_argument("--scale", type=finite, default=1.0, help="strength of the edit (default 1, the paper; finite)")
     p.add_argument("--with-inputs", action="store_true", help="also write the decoded base, minus and plus")
     _run_args(p)
-    p.set_defaults(func=cmd_edit)
+    p.set_defaults(func=run_edit)
 
     p = sub.add_parser("compose", help="upper body of one motion on the lower body of another (z_lower − z_neutral + "
                                        "z_upper)",
@@ -390,7 +306,7 @@ def register(sub) -> None:
     p.add_argument("--lower", required=True, help=OPERAND_HELP)
     p.add_argument("--neutral", default="stand", help="the neutral motion subtracted (default: the text 'stand')")
     _run_args(p)
-    p.set_defaults(func=cmd_compose)
+    p.set_defaults(func=run_compose)
 
     p = sub.add_parser("interpolate", help="motions along the latent path from A to B",
                        description="Decode `steps` latents from A to B (t = 0 and 1 are A and B exactly). Example: "
@@ -400,7 +316,7 @@ def register(sub) -> None:
     p.add_argument("--steps", type=count, default=5, help="number of motions including both ends (default 5)")
     p.add_argument("--spherical", action="store_true", help="slerp instead of the paper's linear interpolation")
     _run_args(p)
-    p.set_defaults(func=cmd_interpolate)
+    p.set_defaults(func=run_interpolate)
 
     p = sub.add_parser("eval", help="reconstruction / recognition / retrieval / generation on a data set",
                        description="Evaluate a run on any data the data layer reads and print a table. Examples: "
@@ -439,13 +355,4 @@ def register(sub) -> None:
     p.add_argument("--lengths", default=None, help="reconstruction: also decode at these lengths, e.g. 30,60,120")
     p.add_argument("--json", help="also write the full result as JSON here")
     _run_args(p, output=False)
-    p.set_defaults(func=cmd_eval)
-
-
-def main(argv=None) -> int:
-
-    return mcl_main(argv)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    p.set_defaults(func=run_eval)

@@ -13,20 +13,17 @@ from ..data.official_amass import convert_to_npz, read_amass_db
 from .checkpoint import export_official, import_official
 
 
-def cmd_import(args) -> int:
-
+def run_import(args) -> int:
     import_official(args.checkpoint, args.opt, args.out, space=args.space)
     return 0
 
 
-def cmd_export(args) -> int:
-
+def run_export(args) -> int:
     export_official(args.run, args.out, which=args.which)
     return 0
 
 
-def cmd_convert(args) -> int:
-
+def run_convert(args) -> int:
     out = convert_to_npz(args.file, args.out, trust=args.trust)
     n = len(read_amass_db(out)["thetas"])
     print(f"wrote {out}: {n} sequences (rendered images left out); load it with official-amass:{out}")
@@ -44,7 +41,7 @@ def register(sub) -> None:
     p.add_argument("--space", default="clip-vit-b32",
                    help="frozen space the run decodes texts with (default clip-vit-b32, the paper's; random-clip "
                         "only for plumbing tests)")
-    p.set_defaults(func=cmd_import)
+    p.set_defaults(func=run_import)
 
     p = sub.add_parser("export-official", help="write an mcl run as an official checkpoint (+ opt.yaml)",
                        description="Write a run with the official layout (imported, or trained with query_tokens=2, "
@@ -56,7 +53,7 @@ def register(sub) -> None:
                                                 "one exists)")
     p.add_argument("--which", default="latest", choices=["latest", "best"], help="checkpoint of the run (default "
                                                                                  "latest)")
-    p.set_defaults(func=cmd_export)
+    p.set_defaults(func=run_export)
 
     p = sub.add_parser("convert-official-amass", help="convert an official amass_db pickle to a plain .npz",
                        description="The official amass_db/*.pt files are joblib pickles; this reads one (only with "
@@ -66,4 +63,4 @@ def register(sub) -> None:
     p.add_argument("file", help="an official amass_db .pt file")
     p.add_argument("--out", required=True, help=".npz to write")
     p.add_argument("--trust", action="store_true", help="I trust this file: unpickle it (allow-listed globals only)")
-    p.set_defaults(func=cmd_convert)
+    p.set_defaults(func=run_convert)

@@ -25,12 +25,12 @@ def register(subparsers) -> None:
     p.add_argument("--fps", type=float, default=30.0, help="video frame rate (default: %(default)s)")
     p.add_argument("--n", type=int, default=8, help="poses per filmstrip (default: %(default)s)")
     p.add_argument("--mode", choices=("skeleton", "mesh"), default="skeleton", help="html player: what to draw")
-    p.set_defaults(func=cmd_render)
+    p.set_defaults(func=run_render)
 
 
 def _select(motions: list, clips: str | None) -> list:
     if not motions:
-        raise SystemExit("the data spec gave no motions")
+        raise ValueError("the data spec gave no motions")
     if not clips:
         return motions[:1]
     out = []
@@ -42,13 +42,12 @@ def _select(motions: list, clips: str | None) -> list:
         hits = [m for m in motions if c in (m.name, m.labels.get("action"), Path(str(m.name)).stem)]
         if not hits:
             names = ", ".join(sorted({str(m.labels.get("action", m.name)) for m in motions})[:20])
-            raise SystemExit(f"no clip named {c!r}; available: {names}")
+            raise ValueError(f"--clips: no clip named {c!r}; available: {names}")
         out.append(hits[0])
     return out
 
 
-def cmd_render(args) -> int:
-
+def run_render(args) -> int:
     motions = _select(load(args.spec), args.clips)
     titles = [str(m.labels.get("action", m.name)) for m in motions]
     out = Path(args.out)
@@ -66,5 +65,5 @@ def cmd_render(args) -> int:
         show(motions, titles=titles, mode=args.mode).write_html(out)
         print(f"wrote {out}")
     else:
-        raise SystemExit(f"--out must end in .mp4, .gif, .png, .pdf or .html, got {out.name!r}")
+        raise ValueError(f"--out must end in .mp4, .gif, .png, .pdf or .html, got {out.name!r}")
     return 0

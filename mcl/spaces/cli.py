@@ -8,7 +8,7 @@ from . import SPACES, available_spaces
 from .auto import choose_auto
 
 
-def cmd_spaces(args: argparse.Namespace) -> int:
+def run_spaces(args: argparse.Namespace) -> int:
     import os
     if args.clip_weights:
         os.environ["MCL_CLIP_WEIGHTS"] = args.clip_weights
@@ -39,4 +39,4 @@ def register(subparsers) -> None:
                     "Builds no model and downloads nothing.")
     p.add_argument("--clip-weights", metavar="PATH", help="check this CLIP ViT-B/32 checkpoint (as $MCL_CLIP_WEIGHTS)")
     p.add_argument("--json", action="store_true", help="print machine-readable JSON instead of a table")
-    p.set_defaults(func=cmd_spaces)
+    p.set_defaults(func=run_spaces)

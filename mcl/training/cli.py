@@ -44,13 +44,11 @@ def _overrides(args: argparse.Namespace) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-
     with no_progress_bars(args.quiet):
         return _run(args)
 
 
 def _run(args: argparse.Namespace) -> int:
-
     overrides = _overrides(args)
     if args.resume:
         overrides["resume"] = True
@@ -70,7 +68,6 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def register(sub) -> None:
-
     p = sub.add_parser("train", help="train MotionCLIP (checkpoints, metrics, resume, torchrun/DDP)",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", help="data spec: deepmimic, synthetic, bandai[:PATH], bvh:FOLDER, amass:... "
