@@ -12,7 +12,7 @@ import math
 import os
 
 # kind → (test, what is expected); "count": ≥ 1, "index": ≥ 0, "positive": > 0 finite, "nonneg": ≥ 0 finite,
-# "finite": any finite number, "fraction": 0 ≤ x < 1
+# "finite": any finite number, "fraction": 0 ≤ x < 1, "unit": 0 ≤ x ≤ 1
 _RULES = {
     "count": (lambda v: v >= 1, "a whole number ≥ 1"),
     "index": (lambda v: v >= 0, "a whole number ≥ 0"),
@@ -20,6 +20,7 @@ _RULES = {
     "nonneg": (lambda v: math.isfinite(v) and v >= 0, "a finite number ≥ 0"),
     "finite": (lambda v: math.isfinite(v), "a finite number"),
     "fraction": (lambda v: math.isfinite(v) and 0 <= v < 1, "a number in [0, 1)"),
+    "unit": (lambda v: math.isfinite(v) and 0 <= v <= 1, "a number in [0, 1]"),
 }
 _INTEGER_KINDS = ("count", "index")
 
@@ -63,6 +64,7 @@ positive = _argparse_type("positive", float)
 nonneg = _argparse_type("nonneg", float)
 finite = _argparse_type("finite", float)
 fraction = _argparse_type("fraction", float)
+unit = _argparse_type("unit", float)
 
 
 # --- what a model costs ---------------------------------------------------------------------------------------------

@@ -8,9 +8,23 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Any
+from typing import Any, ClassVar, Literal
 
 from ..validate import check_number
+from .flags import choices_of, hints, optional_of
+
+
+def _check_fields(cfg, prefix: str = "") -> None:
+    """Check `cfg`'s numbers by their kinds in `type(cfg).NUMBERS` and its `Literal` fields against their choices;
+    the error names the field (`prefix` + name) and the value."""
+    for name, hint in hints(type(cfg)).items():
+        value = getattr(cfg, name)
+        if name in cfg.NUMBERS:
+            check_number(prefix + name, value, cfg.NUMBERS[name], optional=optional_of(hint)[1])
+        allowed = choices_of(hint)
+        if allowed and value not in allowed:
+            expected = ", ".join(map(repr, allowed[:-1])) + f" or {allowed[-1]!r}"
+            raise ValueError(f"{prefix}{name}={value!r}: expected {expected}")
 
 
 @dataclass
@@ -21,32 +35,32 @@ class ModelConfig:
     memory token, so a text embedding can still be decoded directly.
     Example: `ModelConfig(n_layers=2, d_model=64, n_heads=2, d_ff=128, latent_dim=32)`.
     """
-    n_layers: int = 8
-    d_model: int = 512
-    n_heads: int = 4
-    d_ff: int = 1024
-    dropout: float = 0.1
-    activation: str = "gelu"
-    latent_dim: int | None = None
+    # Each field's comment is its `mcl train --model.NAME` help (mcl.training.flags reads them): keep them true.
+
+    n_layers: int = 8           # transformer layers in the encoder, and as many in the decoder
+    d_model: int = 512          # the transformer's width (z has the space's dim: see latent_dim)
+    n_heads: int = 4            # attention heads; d_model must be a multiple of it
+    d_ff: int = 1024            # width of each layer's feed-forward block
+    dropout: float = 0.1        # dropout in every layer and on the positional encoding
+    activation: Literal["gelu", "relu"] = "gelu"  # the feed-forward activation (the paper: gelu)
+    latent_dim: int | None = None  # z's dim, the frozen space's (none: taken from the space when training starts)
     max_frames: int = 5000  # length of the sinusoidal table (as the official code)
-    # Learned tokens prepended to the frames; z is the output at the first. The official model has two (mu, sigma):
-    # its sigma token is never read but takes part in attention and shifts the frames' positions by one.
+    # Learned tokens prepended to the frames; z is the output at the first: 1 (mcl), or 2 as the official model
+    # (mu, sigma): its sigma token is never read but takes part in attention and shifts the frames' positions by one.
     query_tokens: int = 1
     # The motion <-> tensor convention the weights were trained with (`mcl.codec`): "mcl", or "official" for
     # checkpoints imported from GuyTevet/MotionCLIP. encode/decode take and return mcl tensors either way.
-    codec: str = "mcl"
+    codec: Literal["mcl", "official"] = "mcl"
+
+    # how each number is checked (mcl.validate kinds), here and by its `mcl train` flag
+    NUMBERS: ClassVar[dict[str, str]] = {"n_layers": "count", "d_model": "count", "n_heads": "count",
+                                         "d_ff": "count", "dropout": "fraction", "latent_dim": "count",
+                                         "max_frames": "count", "query_tokens": "count"}
 
     def __post_init__(self):
-        for name in ("n_layers", "d_model", "n_heads", "d_ff", "max_frames"):
-            check_number(f"model.{name}", getattr(self, name), "count")
-        check_number("model.latent_dim", self.latent_dim, "count", optional=True)
-        check_number("model.dropout", self.dropout, "fraction")
+        _check_fields(self, "model.")
         if self.d_model % self.n_heads:
             raise ValueError(f"model.d_model={self.d_model} is not divisible by model.n_heads={self.n_heads}")
-        if self.query_tokens < 1:
-            raise ValueError(f"model.query_tokens={self.query_tokens}: expected 1 (mcl) or 2 (official mu, sigma)")
-        if self.codec not in ("mcl", "official"):
-            raise ValueError(f"model.codec={self.codec!r}: expected 'mcl' or 'official'")
 
 
 @dataclass
@@ -57,29 +71,31 @@ class LossConfig:
     windows that share a text are masked out of each other's negatives (see `mcl.training.losses.infonce_alignment`).
     Example: `LossConfig(w_image=0.0, alignment="infonce")`.
     """
-    w_rc: float = 100.0      # MSE of rot6d + translation
-    w_body: float = 100.0    # MSE of body positions: see `body`
-    w_vel: float = 100.0     # MSE of frame-to-frame differences of the pose tensor
-    w_text: float = 1.0
-    w_image: float = 1.0
-    # Not in the paper (TMR/TEMOS-style): also decode each window's text embedding, put on the scale of the window's
-    # own z, and ask for the window back (MSE of rot6d + translation). It trains the decoder on the text side of the
-    # space too, which text-to-motion needs when the data are too few to pull z onto the text by cosine alone.
+    # Each field's comment is its `mcl train --loss.NAME` help (mcl.training.flags reads them): keep them true.
+
+    w_rc: float = 100.0      # weight of the MSE of rot6d + translation
+    w_body: float = 100.0    # weight of the MSE of body positions: see `body`
+    w_vel: float = 100.0     # weight of the MSE of frame-to-frame differences of the pose tensor
+    w_text: float = 1.0      # text alignment: 1 − cos(z, text embedding), or InfoNCE (see `alignment`)
+    w_image: float = 1.0     # image alignment, as the text's (0: off; spaces without images, e.g. MiniLM, skip it)
+    # Weight of a term not in the paper (TMR/TEMOS-style): also decode each window's text embedding, put on the scale
+    # of the window's own z, and ask for the window back (MSE of rot6d + translation). It trains the decoder on the
+    # text side of the space too, which text-to-motion needs when the data are too few to pull z onto the text by
+    # cosine alone.
     w_text_rc: float = 0.0
-    alignment: str = "cosine"
-    temperature: float = 0.07
+    # the text/image terms: "cosine" (1 − cos(z, e), the paper) or "infonce" (symmetric InfoNCE over the batch;
+    # windows that share a text are not each other's negatives)
+    alignment: Literal["cosine", "infonce"] = "cosine"
+    temperature: float = 0.07  # InfoNCE's temperature
     # the body term's points: "joints" (SMPL-24 by forward kinematics, no SMPL files needed), "vertices" (SMPL's 6890,
     # the paper; needs MCL_SMPL_DIR), "auto" (vertices when SMPL files are configured; resolved when training starts)
-    body: str = "auto"
+    body: Literal["auto", "joints", "vertices"] = "auto"
+
+    NUMBERS: ClassVar[dict[str, str]] = {"w_rc": "nonneg", "w_body": "nonneg", "w_vel": "nonneg", "w_text": "nonneg",
+                                         "w_image": "nonneg", "w_text_rc": "nonneg", "temperature": "positive"}
 
     def __post_init__(self):
-        for name in ("w_rc", "w_body", "w_vel", "w_text", "w_image", "w_text_rc"):
-            check_number(f"loss.{name}", getattr(self, name), "nonneg")
-        check_number("loss.temperature", self.temperature, "positive")
-        if self.alignment not in ("cosine", "infonce"):
-            raise ValueError(f"loss.alignment={self.alignment!r}: expected 'cosine' or 'infonce'")
-        if self.body not in ("auto", "joints", "vertices"):
-            raise ValueError(f"loss.body={self.body!r}: expected 'auto', 'joints' or 'vertices'")
+        _check_fields(self, "loss.")
 
 
 @dataclass
@@ -92,42 +108,63 @@ class TrainConfig:
     out the last `val_fraction` of every clip, `"clip"` holds out whole clips chosen by a hash of their names,
     `"mirror"` validates on the left-right mirror images of all clips (DeepMimic: one short clip per action),
     `"auto"` picks `clip` when there are ≥ 50 clips, else `mirror` (see `mcl.training.batches.split_motions`).
+    The field defaults are the paper's (`preset("paper")`); `preset()`, `train()` and `mcl train` start from
+    `DEFAULT_PRESET` (cpu) instead.
     Example: `TrainConfig(data="deepmimic", space="minilm", model=ModelConfig(n_layers=4, d_model=256))`.
     """
+    # Each field's comment is its `mcl train` flag's help (mcl.training.flags reads them): keep them true.
+
+    # the preset the run starts from: "paper" (Tevet et al. 2022) or "cpu" (a small model for CPUs); the fields not
+    # set keep its values
     preset: str = "paper"
-    data: str = "deepmimic"
+    data: str = "deepmimic"  # data spec: deepmimic, synthetic, bandai[:PATH], bvh:FOLDER, amass:... (docs/data.md)
+    # the frozen embedding space: minilm, clip-vit-b32, random-clip, or auto (CLIP ViT-B/32 when its weights are on
+    # this machine, else MiniLM; a run records the space it resolved)
     space: str = "auto"
-    out: str = "runs/run"
-    epochs: int = 100
-    batch_size: int = 20
-    lr: float = 1e-4
+    out: str = "runs/run"         # the run dir: config, metrics, TensorBoard logs, checkpoints
+    epochs: int = 100             # passes over the training windows
+    batch_size: int = 20          # the global batch; split across torchrun ranks
+    lr: float = 1e-4              # learning rate (the peak of the cosine schedule)
     weight_decay: float = 0.01    # torch's AdamW default, which the official code uses
-    optimizer: str = "adamw"      # "adamw" (the paper) or "sgd" (plain SGD: an update linear in the gradient)
+    # "adamw" (the paper) or "sgd" (plain SGD: an update linear in the gradient)
+    optimizer: Literal["adamw", "sgd"] = "adamw"
     # "constant" (the paper) or "cosine": linear warm-up over `warmup_steps`, then cosine decay to `min_lr_ratio`·lr
     # at the last step (nanoGPT's schedule); the lr is a function of the step alone, so resume stays exact
-    lr_schedule: str = "constant"
-    warmup_steps: int = 0
-    min_lr_ratio: float = 0.1
-    grad_clip: float | None = None
-    seed: int = 10
-    fps: float = 30.0
-    window_frames: int = 60
-    chunk_frames: int = 100
+    lr_schedule: Literal["constant", "cosine"] = "constant"
+    warmup_steps: int = 0         # the lr rises linearly from lr/N to lr over the first N steps (either schedule)
+    min_lr_ratio: float = 0.1     # the cosine schedule ends at this fraction of lr
+    grad_clip: float | None = None  # clip the gradient norm to this value (none: no clipping)
+    seed: int = 10                # seeds python, numpy and torch; the data order is a function of (seed, epoch)
+    fps: float = 30.0             # motions are resampled to this frame rate
+    window_frames: int = 60       # frames in a training window (the model's input)
+    chunk_frames: int = 100       # clips are cut into non-overlapping chunks of this many frames, one window each
+    # fixed non-overlapping windows instead of a random window of each chunk every epoch (the paper's, better for large
+    # sets); fixed suits DeepMimic's 15 looped clips, where a random window's phase blurs what a text decodes to
     fixed_windows: bool = False
-    val_split: str = "auto"
-    val_fraction: float = 0.2
+    # what validation holds out: "time" (the last val_fraction of every clip), "clip" (whole clips, by a hash of their
+    # names), "mirror" (validate on the clips' left-right mirror images), "auto" (clip with ≥ 50 clips, else mirror),
+    # "none"
+    val_split: Literal["auto", "time", "clip", "mirror", "none"] = "auto"
+    val_fraction: float = 0.2     # the share of each clip val_split="time" holds out
     max_steps: int | None = None   # stop (and checkpoint) after this many optimizer steps in total
     checkpoint_every: int = 0      # also checkpoint every N steps (0: only at the end of epochs)
     checkpoint_seconds: float = 60.0  # end-of-epoch checkpoints at most this often (always after the last epoch)
-    resume: bool = False
+    resume: bool = False           # continue the run in `out` exactly (weights, optimizer, RNG, place in the epoch)
     overwrite: bool = False        # start over in a run dir that holds a run (its checkpoints are set aside first)
-    device: str = "auto"
-    precision: str = "fp32"        # "bf16": autocast the model's matmuls to bfloat16 (CPUs with AVX512-BF16/AMX, GPUs)
+    device: str = "auto"           # "auto" (cuda:LOCAL_RANK when there is a GPU, else cpu), "cpu", "cuda", "cuda:1"…
+    # "fp32", or "bf16": autocast the model's matmuls to bfloat16 (CPUs with AVX512-BF16/AMX, GPUs)
+    precision: Literal["fp32", "bf16"] = "fp32"
     threads: int = 0               # CPU threads for torch (0: torch's default); 1 is far faster on a busy machine
-    cache_dir: str | None = None
-    progress: bool = True
+    cache_dir: str | None = None   # where the space's embedding cache lives (none: under $MCL_CACHE or ~/.cache/mcl)
+    progress: bool = True          # progress bars while training
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossConfig = field(default_factory=LossConfig)
+
+    NUMBERS: ClassVar[dict[str, str]] = {
+        "epochs": "count", "batch_size": "count", "window_frames": "count", "chunk_frames": "count",
+        "max_steps": "count", "warmup_steps": "index", "checkpoint_every": "index", "threads": "index",
+        "seed": "index", "lr": "positive", "fps": "positive", "grad_clip": "positive", "weight_decay": "nonneg",
+        "min_lr_ratio": "unit", "checkpoint_seconds": "nonneg", "val_fraction": "fraction"}
 
     def __post_init__(self):
         if isinstance(self.model, dict):
@@ -135,34 +172,14 @@ class TrainConfig:
         if isinstance(self.loss, dict):
             self.loss = LossConfig(**self.loss)
         self._check_numbers()
-        if self.val_split not in ("auto", "time", "clip", "mirror", "none"):
-            raise ValueError(f"val_split={self.val_split!r}: expected 'auto', 'time', 'clip', 'mirror' or 'none'")
-        if self.precision not in ("fp32", "bf16"):
-            raise ValueError(f"precision={self.precision!r}: expected 'fp32' or 'bf16'")
-        if self.lr_schedule not in ("constant", "cosine"):
-            raise ValueError(f"lr_schedule={self.lr_schedule!r}: expected 'constant' or 'cosine'")
-        if not 0.0 <= self.min_lr_ratio <= 1.0:
-            raise ValueError(f"warmup_steps={self.warmup_steps}, min_lr_ratio={self.min_lr_ratio}: expected "
-                             f"warmup_steps ≥ 0 and 0 ≤ min_lr_ratio ≤ 1")
-        if self.optimizer not in ("adamw", "sgd"):
-            raise ValueError(f"optimizer={self.optimizer!r}: expected 'adamw' or 'sgd'")
         if self.chunk_frames < self.window_frames:
             raise ValueError(f"chunk_frames={self.chunk_frames} < window_frames={self.window_frames}")
 
     def _check_numbers(self) -> None:
-        """Every number where it is parsed: counts ≥ 1, rates > 0, all finite, no list or string for a number;
-        a run that would take zero steps is refused here rather than printing a run dir with no checkpoint."""
-        for name in ("epochs", "batch_size", "window_frames", "chunk_frames"):
-            check_number(name, getattr(self, name), "count")
-        check_number("max_steps", self.max_steps, "count", optional=True)
-        for name in ("warmup_steps", "checkpoint_every", "threads", "seed"):
-            check_number(name, getattr(self, name), "index")
-        for name in ("lr", "fps"):
-            check_number(name, getattr(self, name), "positive")
-        check_number("grad_clip", self.grad_clip, "positive", optional=True)
-        for name in ("weight_decay", "min_lr_ratio", "checkpoint_seconds"):
-            check_number(name, getattr(self, name), "nonneg")
-        check_number("val_fraction", self.val_fraction, "fraction")
+        """Every number where it is parsed (`NUMBERS`: counts ≥ 1, rates > 0, all finite, no list or string for a
+        number), every choice (`Literal` fields); a run that would take zero steps is refused here rather than
+        printing a run dir with no checkpoint."""
+        _check_fields(self)
         for name in ("data", "space", "out", "device"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name):
                 raise ValueError(f"{name}={getattr(self, name)!r}: expected a non-empty string")
@@ -210,6 +227,15 @@ PRESETS: dict[str, TrainConfig] = {
                        loss=LossConfig(w_text=10.0, w_text_rc=100.0)),
 }
 
+# The preset every entry point starts from when none is named: `preset()`, `train(data=…)` (`mcl.train`) and
+# `mcl train --data …` (its --help says so). `cpu`, because this workbench runs on CPUs: the paper's model takes hours
+# on two cores and, on the DeepMimic demo's 15 clips, leaves text undecodable (docs/training.md, the preset study:
+# 1/15 clips vs 15/15), while `cpu` trains that demo in about a quarter of an hour. `mcl train` has always started
+# from it (`train()` started from `paper` until issue #16); the paper's setup is `preset("paper")` / `--preset paper`.
+# `TrainConfig()` keeps the paper's values as its field defaults (labelled preset="paper"): the dataclass documents
+# the paper, the presets choose.
+DEFAULT_PRESET = "cpu"
+
 
 def merge(cfg: TrainConfig, **overrides) -> TrainConfig:
     """`cfg` with `overrides` applied; `model=` / `loss=` may be dicts that update only the keys they name.
@@ -226,8 +252,11 @@ def merge(cfg: TrainConfig, **overrides) -> TrainConfig:
     return replace(cfg, **overrides)
 
 
-def preset(name: str = "paper", **overrides) -> TrainConfig:
-    """A named preset (`paper`, `cpu`), optionally with overrides. Example: `preset("cpu", epochs=10)`."""
+def preset(name: str = DEFAULT_PRESET, **overrides) -> TrainConfig:
+    """A named preset (`paper`, `cpu`; default `DEFAULT_PRESET`), optionally with overrides.
+
+    Example: `preset("cpu", epochs=10)`.
+    """
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
     return merge(dataclasses.replace(PRESETS[name], model=replace(PRESETS[name].model),

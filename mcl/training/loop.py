@@ -39,7 +39,7 @@ from ..spaces.cache import CachedSpace
 from ..validate import check_model_fits
 from . import checkpoint as ckpt
 from .batches import Batch, WindowSet, attach_images, embed_texts, split_motions
-from .config import TrainConfig, merge, preset
+from .config import DEFAULT_PRESET, TrainConfig, merge, preset
 from .losses import body_mesh_for_loss, compute_losses, resolve_body
 from .run_dir import RunLock, clean_temp_files, drop_set_aside, read_metrics_rows, set_aside
 
@@ -219,7 +219,7 @@ def _resolve_config(cfg: TrainConfig | None, overrides: dict) -> TrainConfig:
             cfg = TrainConfig.from_dict(ckpt.read_run_config(saved)["config"], str(saved))  # resume: saved is the base
             cfg = replace(cfg, overwrite=False)  # an action of the run that started over, not a setting to inherit
         else:
-            cfg = preset(overrides.pop("preset", "paper"))
+            cfg = preset(overrides.pop("preset", DEFAULT_PRESET))  # as `mcl train` (see config.DEFAULT_PRESET)
     return merge(cfg, **overrides) if overrides else cfg
 
 
@@ -284,8 +284,8 @@ def train(cfg: TrainConfig | None = None, *, motions: list[Motion] | None = None
           **overrides) -> Path:
     """Train MotionCLIP; returns the run dir (config, metrics, TensorBoard logs, `latest`/`best` checkpoints).
 
-    `cfg`: a TrainConfig (default: the `paper` preset, or the saved config when resuming); `overrides`: any
-    TrainConfig field (`epochs=3`, `model={"n_layers": 2}`, `resume=True`). `motions` replaces loading `cfg.data`
+    `cfg`: a TrainConfig (default: the `cpu` preset as `mcl train`, or the saved config when resuming); `overrides`:
+    any TrainConfig field (`epochs=3`, `model={"n_layers": 2}`, `resume=True`). `motions` replaces loading `cfg.data`
     (the run records `custom`); `space` may be a space object instead of `cfg.space`'s name.
     Example:
         >>> run = train(preset("cpu"), data="deepmimic", space="minilm", epochs=300)   # doctest: +SKIP
