@@ -1,8 +1,9 @@
 """The MotionCLIP auto-encoder (Tevet et al. 2022): a transformer encoder to one latent z, a transformer decoder back.
 
 Same maths as the official model (post-norm layers, GELU, dropout 0.1, sinusoidal positions, learned query token,
-T positional queries attending to z as a one-token memory), built batch-first so PyTorch's fused attention runs, and
-with the decoder's cross-attention computed the cheap way a one-token memory allows (`MemoryTokenDecoderLayer`).
+T positional queries attending to z as a one-token memory), built batch-first so PyTorch's fused attention runs.
+Three exact speed shortcuts (cheap dropout masks, the last encoder layer for z's row only, cross-attention to a
+one-token memory) live in `mcl.fast_layers`, with the tests that prove them equal to the standard layers.
 Two deliberate differences from the official code: one query token instead of an unused (mu, sigma) pair
 (`ModelConfig.query_tokens=2` restores the pair, as imported official checkpoints need), and no padding mask (every
 window has the same length, so the mask would be all ones). `ModelConfig.codec` names the tensor convention the
@@ -17,94 +18,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .codec import get_codec
+from .fast_layers import Dropout, MemoryTokenDecoderLayer, cheap_dropouts, query_row
 from .training.config import ModelConfig
 
 NUM_ROWS, NUM_FEATS = 25, 6
 POSE_DIM = NUM_ROWS * NUM_FEATS  # 150
-
-
-class Dropout(nn.Dropout):
-    """`nn.Dropout`'s distribution (each element kept with probability 1 − p, to within 2⁻³¹, kept ones scaled by
-    1/(1 − p)) with a mask that costs a quarter as much on CPU.
-
-    torch's CPU `bernoulli_` spends ~10 ns per element, which made dropout ~14 % of a `paper` training step; here
-    one 64-bit draw of the default generator serves two elements (its low 32 bits are uniform over int32, its high
-    word over [0, 2³¹)), each compared with the threshold that gives probability p. Other devices use `nn.Dropout`.
-    """
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.training or self.p == 0 or x.device.type != "cpu":
-            return super().forward(x)
-        n = x.numel()
-        words = torch.empty((n + 1) // 2, dtype=torch.int64).random_().view(torch.int32).view(-1, 2)
-        drop_below = torch.tensor([round(self.p * 2 ** 32) - 2 ** 31, round(self.p * 2 ** 31)], dtype=torch.int32)
-        scale = (words >= drop_below).view(-1)[:n].view_as(x).to(x.dtype).mul_(1.0 / (1.0 - self.p))
-        return x * scale
-
-
-def _cheap_dropouts(layer: nn.Module) -> nn.Module:
-    """Swaps a transformer layer's `nn.Dropout` modules (not attention-weight dropout) for `Dropout`."""
-    for name, child in layer.named_children():
-        if type(child) is nn.Dropout:
-            setattr(layer, name, Dropout(child.p))
-    return layer
-
-
-class PositionalEncoding(nn.Module):
-    """Adds the sinusoidal table of "Attention is all you need" to `(B, T, d)` and applies dropout."""
-
-    def __init__(self, d_model: int, dropout: float = 0.1, max_len: int = 5000):
-        super().__init__()
-        self.dropout = Dropout(dropout)
-        position = torch.arange(max_len, dtype=torch.float32)[:, None]
-        div = torch.exp(torch.arange(0, d_model, 2, dtype=torch.float32) * (-math.log(10000.0) / d_model))
-        pe = torch.zeros(max_len, d_model)
-        pe[:, 0::2] = torch.sin(position * div)
-        pe[:, 1::2] = torch.cos(position * div)
-        self.register_buffer("pe", pe, persistent=False)  # a function of the config, not a weight
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.dropout(x + self.pe[: x.shape[1]])
-
-
-def _query_row(layer: nn.TransformerEncoderLayer, h: torch.Tensor) -> torch.Tensor:
-    """Row 0 (the query token) of a post-norm encoder layer's output `(B, d)`, without computing the other rows.
-
-    z only reads the query token of the last layer, so that layer's query projection, output projection and
-    feed-forward for the T frame rows are dead work (about 3/4 of the layer); keys and values still use every row.
-    """
-    q = h[:, :1]
-    x = layer.norm1(q + layer.dropout1(layer.self_attn(q, h, h, need_weights=False)[0]))
-    return layer.norm2(x + layer._ff_block(x))[:, 0]
-
-
-class MemoryTokenDecoderLayer(nn.TransformerDecoderLayer):
-    """`nn.TransformerDecoderLayer` whose cross-attention exploits a one-token memory (z); same parameters, same maths.
-
-    With one key, softmax gives every query an attention weight of exactly 1, so the cross-attention output is
-    `out_proj(v)` with `v = W_v z + b_v` for every frame: the query/key projections, the scores and the softmax are
-    dead work (their gradients are exactly zero in the standard layer too). In training, attention dropout zeroes each
-    (frame, head) weight with probability p and scales the rest by 1/(1-p), as `nn.MultiheadAttention` does; we apply
-    that to the per-head pieces of `out_proj(v)`, which costs (B, T, heads) × (B, heads, d) instead of two (B·T, d, d)
-    matmuls. Measured ≈ 10% of a `paper` training step (bench/train_step.py).
-    """
-
-    def _mha_block(self, x, mem, attn_mask, key_padding_mask, is_causal=False):
-        attn = self.multihead_attn
-        if mem.shape[1] != 1 or attn_mask is not None or key_padding_mask is not None or not attn.batch_first \
-                or not attn._qkv_same_embed_dim:
-            return super()._mha_block(x, mem, attn_mask, key_padding_mask, is_causal)
-        B, T, d = x.shape
-        h = attn.num_heads
-        v = F.linear(mem[:, 0], attn.in_proj_weight[2 * d:], attn.in_proj_bias[2 * d:])       # (B, d)
-        # u[b, k] = out_proj's share of head k: W_o[:, head k columns] @ v[b, head k]            (B, h, d)
-        u = torch.einsum("ekc,bkc->bke", attn.out_proj.weight.view(d, h, d // h), v.view(B, h, d // h))
-        if self.training and attn.dropout > 0:
-            keep = torch.empty(B, T, h, dtype=x.dtype, device=x.device).bernoulli_(1 - attn.dropout)
-            out = torch.bmm(keep, u) / (1 - attn.dropout)                                         # (B, T, d)
-        else:
-            out = u.sum(1, keepdim=True).expand(B, T, d)
-        return self.dropout2(out + attn.out_proj.bias)
 
 
 class MotionCLIP(nn.Module):
@@ -130,11 +48,11 @@ class MotionCLIP(nn.Module):
         self.pos = PositionalEncoding(d, cfg.dropout, cfg.max_frames)
 
         def enc_layer():
-            return _cheap_dropouts(nn.TransformerEncoderLayer(d, cfg.n_heads, cfg.d_ff, cfg.dropout, cfg.activation,
+            return cheap_dropouts(nn.TransformerEncoderLayer(d, cfg.n_heads, cfg.d_ff, cfg.dropout, cfg.activation,
                                                               batch_first=True, norm_first=False))
 
         def dec_layer():
-            return _cheap_dropouts(MemoryTokenDecoderLayer(d, cfg.n_heads, cfg.d_ff, cfg.dropout, cfg.activation,
+            return cheap_dropouts(MemoryTokenDecoderLayer(d, cfg.n_heads, cfg.d_ff, cfg.dropout, cfg.activation,
                                                            batch_first=True, norm_first=False))
 
         # enable_nested_tensor only helps with padding masks, which we never pass
@@ -164,7 +82,7 @@ class MotionCLIP(nn.Module):
         h = self.pos(h)
         for layer in self.encoder.layers[:-1]:
             h = layer(h)
-        return self.to_latent(_query_row(self.encoder.layers[-1], h))
+        return self.to_latent(query_row(self.encoder.layers[-1], h))
 
     def decode(self, z: torch.Tensor, n_frames: int = 60) -> torch.Tensor:
         """z `(B, latent_dim)` (an encoded motion or a text embedding) → mcl tensor `(B, 25, 6, n_frames)`."""
@@ -197,3 +115,20 @@ class MotionCLIP(nn.Module):
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
+
+
+class PositionalEncoding(nn.Module):
+    """Adds the sinusoidal table of "Attention is all you need" to `(B, T, d)` and applies dropout."""
+
+    def __init__(self, d_model: int, dropout: float = 0.1, max_len: int = 5000):
+        super().__init__()
+        self.dropout = Dropout(dropout)
+        position = torch.arange(max_len, dtype=torch.float32)[:, None]
+        div = torch.exp(torch.arange(0, d_model, 2, dtype=torch.float32) * (-math.log(10000.0) / d_model))
+        pe = torch.zeros(max_len, d_model)
+        pe[:, 0::2] = torch.sin(position * div)
+        pe[:, 1::2] = torch.cos(position * div)
+        self.register_buffer("pe", pe, persistent=False)  # a function of the config, not a weight
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dropout(x + self.pe[: x.shape[1]])

@@ -59,7 +59,7 @@ def test_filmstrip_writes_png_and_pdf(tmp_path):
 
 
 def test_cli_render_help_and_gif(tmp_path, capsys):
-    from mcl.cli import main
+    from mcl.cli import entry, main
 
     with pytest.raises(SystemExit) as e:
         main(["render", "--help"])
@@ -67,5 +67,8 @@ def test_cli_render_help_and_gif(tmp_path, capsys):
     out = tmp_path / "s.gif"
     assert main(["render", "synthetic?n=2&frames=6", "--clips", "1", "--out", str(out)]) == 0
     assert len(imageio.mimread(out)) == 6
-    with pytest.raises(SystemExit, match="no clip named"):
+    with pytest.raises(ValueError, match="no clip named"):
         main(["render", "synthetic?n=1&frames=6", "--clips", "nope", "--out", str(out)])
+    # the console script turns it into one line and exit code 2 (nothing was done)
+    assert entry(["render", "synthetic?n=1&frames=6", "--clips", "nope", "--out", str(out)]) == 2
+    assert "mcl: error: --clips: no clip named 'nope'" in capsys.readouterr().err
