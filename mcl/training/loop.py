@@ -20,7 +20,7 @@ import math
 import os
 import random
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +38,7 @@ from ..spaces import get_space
 from ..spaces.cache import CachedSpace
 from ..validate import check_model_fits
 from . import checkpoint as ckpt
-from .batches import Batch, WindowSet, attach_images, embed_texts, split_motions
+from .batches import WindowSet, attach_images, embed_texts, split_motions
 from .config import DEFAULT_PRESET, TrainConfig, merge, preset
 from .losses import body_mesh_for_loss, compute_losses, resolve_body
 from .run_dir import RunLock, clean_temp_files, drop_set_aside, read_metrics_rows, set_aside
@@ -254,7 +254,6 @@ def _check_resumable(cfg: TrainConfig, saved: dict, run: Path) -> None:
                          f"{run / 'config.json'}")
 
 
-# --- the loop --------------------------------------------------------------------------------------------------
 def _check_same_space(run: Path, space) -> None:
     """A resumed run must use the space it started with: its fingerprint (name + weights hash) is recorded."""
     path = run / "config.json"
@@ -280,6 +279,7 @@ def _diverged(run: Path, step: int, epoch: int, what: str):
                            f"and {kept}. Try a lower lr or a grad_clip, or check the data for extreme values.")
 
 
+# --- the loop --------------------------------------------------------------------------------------------------
 def train(cfg: TrainConfig | None = None, *, motions: list[Motion] | None = None, space=None,
           **overrides) -> Path:
     """Train MotionCLIP; returns the run dir (config, metrics, TensorBoard logs, `latest`/`best` checkpoints).
@@ -310,24 +310,127 @@ def train(cfg: TrainConfig | None = None, *, motions: list[Motion] | None = None
 def _train(cfg: TrainConfig, motions, space, latest: dict | None, early: list[str]) -> Path:
     """The body of `train` (rank 0 holds the run dir's lock; `latest` is the checkpoint to resume from)."""
     rank, world, local_rank = _dist_info()
-    own_pg = False
-    if world > 1 and not dist.is_initialized():
+    own_pg = world > 1 and not dist.is_initialized()
+    if own_pg:
         dist.init_process_group("nccl" if torch.cuda.is_available() and cfg.device != "cpu" else "gloo")
-        own_pg = True
     threads_before = torch.get_num_threads()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)  # restored when train() returns
     device = _device(cfg.device, local_rank)
     if device.type == "cuda":
         torch.cuda.set_device(device)
-    main = rank == 0
-    run = Path(cfg.out)
+    main, run = rank == 0, Path(cfg.out)
     say = (lambda msg: tqdm.write(msg)) if main else (lambda msg: None)
     for note in early:
         say(note)
     _seed_everything(cfg.seed)
 
-    # data: motions → split → chunks; every rank builds the same sets (deterministic), then shards batches
+    data = _prepare_data(cfg, motions, space, device, main)
+    for n in data.notes:  # a long list (every extended clip) goes to the run's log.txt, the console gets its start
+        say(short_note(n, run / "log.txt" if main else None))
+    cfg = _settle_config(cfg, data.space, run, named=space is None)
+    body_mesh = body_mesh_for_loss(cfg.loss.body) if cfg.loss.w_body else None
+    if body_mesh is not None:
+        body_mesh.to(device)
+    say(f"body term on {'SMPL vertices (' + body_mesh.source + ')' if body_mesh is not None else 'SMPL-24 joints'}")
+    model, opt = _build_model(cfg, device, world, rank)
+    if world > 1:  # rank 0 checked the run dir; every rank reads the same manifest
+        latest = ckpt.manifest(run, "latest") if cfg.resume else None
+    at = _resume(cfg, run, model, opt, latest, device, rank, world, say)
+
+    B, n = cfg.batch_size, len(data.train_set)
+    if world > 1 and B % world:
+        raise ValueError(f"batch_size={B} is not divisible by the {world} ranks; use a multiple of {world}")
+    n_batches = math.ceil(n / B)
+    total_steps = n_batches * cfg.epochs if cfg.max_steps is None else min(n_batches * cfg.epochs, cfg.max_steps)
+    if latest is not None and (at.step >= total_steps or at.epoch >= cfg.epochs):
+        raise ValueError(f"{run} is already complete (epoch {at.epoch}, step {at.step}; epochs={cfg.epochs}, "
+                         f"max_steps={cfg.max_steps}): nothing to do; raise --epochs or --max-steps to train further")
+    if main:
+        _write_run_config(cfg, run, data, world, at.step, fresh=latest is None, say=say)
+    metric_notes: list[str] = []
+    metrics = _Metrics(run, main, at.step if latest is not None else None, metric_notes)
+    for note in metric_notes:
+        say(note)
+    saver = _Checkpointer(run, model, opt, dict(config=cfg.to_dict(), **data.manifest), main, world, at.best)
+    net = model if world == 1 else torch.nn.parallel.DistributedDataParallel(
+        model, device_ids=[device.index] if device.type == "cuda" else None)
+
+    epoch, first_batch, step = at.epoch, at.first_batch, at.step
+    bar = tqdm(total=total_steps, initial=min(step, total_steps), desc="training", disable=not (cfg.progress and main),
+               dynamic_ncols=True)
+    t0 = time.time()
+    try:
+        while epoch < cfg.epochs and step < total_steps:
+            plan = data.train_set.plan(cfg.seed, epoch, random_windows=not cfg.fixed_windows)
+            if world > 1:  # wrap around so that every global batch is full and splits evenly
+                pad = n_batches * B - n
+                plan.order = np.concatenate([plan.order, plan.order[:pad]]) if pad else plan.order
+            net.train()
+            last, done = {}, first_batch  # done: batches of this epoch behind us
+            for b in range(first_batch, n_batches):
+                positions = range(b * B, min((b + 1) * B, len(plan.order)))
+                batch = data.train_set.batch(plan, list(positions)[rank::world]).to(device)
+                # bf16 autocast covers the transformer only; the losses (FK, cosines) stay in float32
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16"):
+                    z, x_hat, x_text = _forward(net, batch, data.text_table, cfg)
+                total, terms = compute_losses(z, x_hat, batch.x, cfg.loss, data.text_table, batch.text_idx,
+                                              data.image_table, batch.image_idx, x_text=x_text, mesh=body_mesh)
+                last = _mean_over_ranks({"loss": total, **terms}, world)
+                _check_finite(last, run, step, epoch)  # before the update, so the weights stay good
+                opt.zero_grad(set_to_none=True)
+                total.backward()
+                lr = learning_rate(cfg, step, total_steps)
+                _guarded_update(model, opt, cfg.grad_clip, lr, run, step, epoch)
+                step, done = step + 1, b + 1
+                metrics.log(dict(last, split="train", epoch=epoch, step=step, lr=lr,
+                                 seconds=round(time.time() - t0, 3)))
+                bar.update(1)
+                bar.set_postfix({k: f"{v:.4g}" for k, v in last.items()}, refresh=False)
+                if step >= total_steps or done == n_batches:
+                    break
+                if cfg.checkpoint_every and step % cfg.checkpoint_every == 0:
+                    saver.save(epoch, done, step, {"train": last})
+            if done < n_batches:  # max_steps reached mid-epoch: the run ends here, at this position
+                saver.save(epoch, done, step, {"train": last})
+                break
+            # end of epoch: validate, remember the best weights, checkpoint at most every checkpoint_seconds
+            val = evaluate(model, data.val_set, cfg, data.text_table, data.image_table, device,
+                           body_mesh=body_mesh) if main else {}
+            if main and val:
+                metrics.log(dict(val, split="val", epoch=epoch, step=step, seconds=round(time.time() - t0, 3)))
+                saver.offer_best(val, epoch + 1, step, last)
+                if epoch % max(1, cfg.epochs // 20) == 0 or epoch == cfg.epochs - 1:  # ~20 lines per run
+                    say(f"epoch {epoch}: train loss {last.get('loss', float('nan')):.4g}, val loss {val['loss']:.4g}")
+            epoch, first_batch = epoch + 1, 0
+            if saver.due(step >= total_steps or epoch >= cfg.epochs, cfg.checkpoint_seconds):
+                saver.save(epoch, 0, step, {"train": last, "val": val})
+    finally:
+        torch.set_num_threads(threads_before)
+        bar.close()
+        metrics.close()
+        if own_pg:
+            dist.destroy_process_group()
+    return run
+
+
+# --- setup helpers of _train, in the order it calls them ----------------------------------------------------------
+@dataclass
+class _Data:
+    """What a run trains on: window sets, the frozen space and its embedding tables, and what to record of them."""
+    train_set: WindowSet
+    val_set: WindowSet
+    space: object
+    text_table: torch.Tensor
+    image_table: torch.Tensor | None
+    n_texts: int
+    notes: list[str]
+    manifest: dict  # data spec, space name and fingerprint, git commit: recorded in config.json and every checkpoint
+
+
+def _prepare_data(cfg: TrainConfig, motions, space, device, main: bool) -> _Data:
+    """motions → split → window sets; every distinct caption encoded once; images (one rendered frame per chunk)
+    when the space has them. Every rank builds the same sets (deterministic), then shards the batches."""
     report = SkipReport()
     data_spec = cfg.data if motions is None else f"custom ({len(motions)} motions)"
     if motions is None:
@@ -348,11 +451,7 @@ def _train(cfg: TrainConfig, motions, space, latest: dict | None, early: list[st
         raise ValueError(f"no training windows from data {data_spec!r}: every clip is shorter than "
                          f"{cfg.window_frames} frames at {cfg.fps} fps\n{report.summary()}")
 
-    # frozen space: every distinct caption encoded once; images (one rendered frame per chunk) when it has them
-    named_space = space is None
     space = resolve_space(space if space is not None else cfg.space, cfg.cache_dir)
-    if named_space:  # record what "auto" (or any name) resolved to, so a resume rebuilds the same space
-        cfg = replace(cfg, space=space_key(space))
     notes = [f"data {data_spec}: {len(motions)} clips, {len(train_set)} train chunks, {len(val_set)} val windows",
              f"validation split {split_desc}", f"space {space_key(space)} (dim {space.dim}), {len(text_ids)} texts"]
     text_table = embed_texts(space, list(text_ids), progress=cfg.progress and main).to(device)
@@ -368,201 +467,153 @@ def _train(cfg: TrainConfig, motions, space, latest: dict | None, early: list[st
         notes.append(f"extended {len(extended)} clip(s) shorter than a window: " + "; ".join(extended))
     if len(report):
         notes.append(report.summary())
-    for n in notes:  # a long list (every extended clip) goes to the run's log.txt, the console gets its start
-        say(short_note(n, run / "log.txt" if main else None))
+    fingerprint = str(getattr(space, "name", ""))
+    manifest = {"data_spec": data_spec, "space": space_key(space), "space_fingerprint": fingerprint,
+                "git_commit": ckpt.git_commit()}
+    return _Data(train_set, val_set, space, text_table, image_table, len(text_ids), notes, manifest)
 
+
+def _settle_config(cfg: TrainConfig, space, run: Path, named: bool) -> TrainConfig:
+    """The config the run records: the space's registry name (what "auto" resolved to, so a resume rebuilds the same
+    space), latent_dim = the space's dim, the body the loss resolved. A resume must find the space it started with."""
     if cfg.resume:  # every rank, so that all of them stop together
         _check_same_space(run, space)
     latent = cfg.model.latent_dim or int(space.dim)
     if latent != int(space.dim):
         raise ValueError(f"model.latent_dim={latent} but space {space_key(space)!r} has dim {space.dim}: z must live "
                          f"in the space; leave latent_dim unset to take the space's dim")
-    cfg = replace(cfg, model=replace(cfg.model, latent_dim=latent),
-                  loss=replace(cfg.loss, body=resolve_body(cfg.loss.body)))  # the run records what "auto" chose
-    body_mesh = body_mesh_for_loss(cfg.loss.body) if cfg.loss.w_body else None
-    if body_mesh is not None:
-        body_mesh.to(device)
-    say(f"body term on {'SMPL vertices (' + body_mesh.source + ')' if body_mesh is not None else 'SMPL-24 joints'}")
+    return replace(cfg, space=space_key(space) if named else cfg.space, model=replace(cfg.model, latent_dim=latent),
+                   loss=replace(cfg.loss, body=resolve_body(cfg.loss.body)))
 
-    # model + optimizer, identical on every rank (same seed); DDP also broadcasts rank 0's weights
+
+def _build_model(cfg: TrainConfig, device, world: int, rank: int):
+    """Model + optimizer, identical on every rank (same seed; DDP also broadcasts rank 0's weights), then each rank's
+    own dropout stream."""
     check_model_fits(cfg.model, max(1, cfg.batch_size // world), cfg.window_frames, str(device), "the run config")
     torch.manual_seed(cfg.seed)
     model = MotionCLIP(cfg.model).to(device)
-    if cfg.optimizer == "sgd":
-        opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    else:
-        opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    torch.manual_seed(cfg.seed + 1 + rank)  # dropout stream per rank
-    epoch, first_batch, step, best = 0, 0, 0, math.inf
-    resumed = None
-    if world > 1:  # rank 0 checked the run dir; every rank reads the same manifest
-        latest = ckpt.manifest(run, "latest") if cfg.resume else None
+    optimizer = torch.optim.SGD if cfg.optimizer == "sgd" else torch.optim.AdamW
+    opt = optimizer(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    torch.manual_seed(cfg.seed + 1 + rank)
+    return model, opt
+
+
+@dataclass
+class _Position:
+    """Where training stands: the next epoch, the next batch within it, optimizer steps taken, best val loss."""
+    epoch: int = 0
+    first_batch: int = 0
+    step: int = 0
+    best: float = math.inf
+
+
+def _resume(cfg: TrainConfig, run: Path, model, opt, latest: dict | None, device, rank: int, world: int,
+            say) -> _Position:
+    """Restore weights, optimizer and this rank's RNG from the `latest` checkpoint; the position to continue from."""
     if cfg.resume and latest is None:
         say(f"{run}: no checkpoint yet (the run stopped before its first one); starting at step 0")
-    if latest is not None:
-        saved = latest
-        _check_resumable(cfg, saved, run)
-        model.load_state_dict(ckpt.load_weights(run / ckpt.CKPT_DIR / saved["weights"], device=str(device)))
-        state = ckpt.load_state(run, "latest")
-        opt.load_state_dict(state["optimizer"])
-        rngs = state["rng"].get("ranks", [])
-        if len(rngs) == world:
-            _set_rng_state(rngs[rank])
-        else:
-            say(f"resuming on {world} rank(s) from a {len(rngs)}-rank run: dropout RNG re-seeded")
-        epoch, first_batch, step = saved["epoch"], saved["epoch_batch"], saved["step"]
-        best = saved.get("best_val", math.inf)
-        resumed = step
-        say(f"resumed {run} at epoch {epoch}, step {step}")
+    if latest is None:
+        return _Position()
+    _check_resumable(cfg, latest, run)
+    model.load_state_dict(ckpt.load_weights(run / ckpt.CKPT_DIR / latest["weights"], device=str(device)))
+    state = ckpt.load_state(run, "latest")
+    opt.load_state_dict(state["optimizer"])
+    rngs = state["rng"].get("ranks", [])
+    if len(rngs) == world:
+        _set_rng_state(rngs[rank])
+    else:
+        say(f"resuming on {world} rank(s) from a {len(rngs)}-rank run: dropout RNG re-seeded")
+    say(f"resumed {run} at epoch {latest['epoch']}, step {latest['step']}")
+    return _Position(latest["epoch"], latest["epoch_batch"], latest["step"], latest.get("best_val", math.inf))
 
-    B = cfg.batch_size
-    if world > 1 and B % world:
-        raise ValueError(f"batch_size={B} is not divisible by the {world} ranks; use a multiple of {world}")
-    n = len(train_set)
-    n_batches = math.ceil(n / B)
-    total_steps = n_batches * cfg.epochs
-    if cfg.max_steps is not None:
-        total_steps = min(total_steps, cfg.max_steps)
-    if resumed is not None and (step >= total_steps or epoch >= cfg.epochs):
-        raise ValueError(f"{run} is already complete (epoch {epoch}, step {step}; epochs={cfg.epochs}, max_steps="
-                         f"{cfg.max_steps}): nothing to do; raise --epochs or --max-steps to train further")
 
-    fingerprint = str(getattr(space, "name", ""))
-    if main:
-        run.mkdir(parents=True, exist_ok=True)
-        if resumed is None and cfg.overwrite:  # set aside, not deleted, until this run has a checkpoint of its own
-            for note in set_aside(run):
-                say(note)
-        old = ckpt.read_run_config(run / "config.json") if (run / "config.json").exists() and cfg.resume else {}
-        ckpt.write_json(run / "config.json", {
-            "config": cfg.to_dict(), "data_spec": data_spec, "space": space_key(space),
-            "space_id": fingerprint, "space_fingerprint": fingerprint, "space_dim": int(space.dim),
-            "git_commit": ckpt.git_commit(),
-            "world_size": world, "torch": torch.__version__, "notes": notes, "texts": len(text_ids),
-            "starts": old.get("starts", []) + [{"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "step": step}]})
-    metric_notes: list[str] = []
-    metrics = _Metrics(run, main, resumed, metric_notes)
-    for note in metric_notes:
-        say(note)
+def _write_run_config(cfg: TrainConfig, run: Path, data: _Data, world: int, step: int, fresh: bool, say) -> None:
+    """config.json (rank 0): the full config, what the data and space were, and one entry per start of the run."""
+    run.mkdir(parents=True, exist_ok=True)
+    if fresh and cfg.overwrite:  # set aside, not deleted, until this run has a checkpoint of its own
+        for note in set_aside(run):
+            say(note)
+    old = ckpt.read_run_config(run / "config.json") if (run / "config.json").exists() and cfg.resume else {}
+    fingerprint = data.manifest["space_fingerprint"]
+    ckpt.write_json(run / "config.json", {
+        "config": cfg.to_dict(), "data_spec": data.manifest["data_spec"], "space": data.manifest["space"],
+        "space_id": fingerprint, "space_fingerprint": fingerprint, "space_dim": int(data.space.dim),
+        "git_commit": data.manifest["git_commit"],
+        "world_size": world, "torch": torch.__version__, "notes": data.notes, "texts": data.n_texts,
+        "starts": old.get("starts", []) + [{"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "step": step}]})
 
-    net = model
+
+class _Checkpointer:
+    """The one save path: `latest` (weights, optimizer, every rank's RNG, position) plus the best weights seen since
+    the last save. Saving is collective (every rank's RNG is gathered); only rank 0 writes."""
+
+    def __init__(self, run: Path, model, opt, manifest: dict, main: bool, world: int, best: float):
+        self.run, self.model, self.opt, self.manifest = run, model, opt, manifest
+        self.main, self.world, self.best = main, world, best
+        self.best_copy = None  # (weights on cpu, manifest) of the best validation not yet written
+        self.last_save = time.time()
+
+    def offer_best(self, val: dict, next_epoch: int, step: int, last: dict) -> None:
+        """Keep a copy of the weights when `val` is the lowest validation loss so far (rank 0)."""
+        if val["loss"] < self.best:
+            self.best = val["loss"]
+            weights = {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
+            self.best_copy = (weights, dict(self.manifest, epoch=next_epoch, epoch_batch=0, step=step,
+                                            best_val=self.best, metrics={"train": last, "val": val}))
+
+    def due(self, final: bool, every_seconds: float) -> bool:
+        """An end-of-epoch save is due at the run's end or `every_seconds` after the last one; rank 0 decides (and
+        shares its best loss), so every rank joins the same collective saves."""
+        due = final or time.time() - self.last_save >= every_seconds
+        if self.world > 1:
+            holder = [self.best, due]
+            dist.broadcast_object_list(holder, src=0)
+            self.best, due = holder
+        return due
+
+    def save(self, epoch: int, epoch_batch: int, step: int, metrics: dict) -> None:
+        rngs = [_rng_state()]
+        if self.world > 1:
+            rngs = [None] * self.world
+            dist.all_gather_object(rngs, _rng_state())
+        if self.main:
+            ckpt.save(self.run, self.model, self.opt, dict(self.manifest, epoch=epoch, epoch_batch=epoch_batch,
+                                                           step=step, best_val=self.best, metrics=metrics),
+                      rng={"ranks": rngs}, tags=("latest",))
+            if self.best_copy is not None:
+                ckpt.save(self.run, self.best_copy[0], None, self.best_copy[1], tags=("best",))
+            drop_set_aside(self.run)  # this run has its own checkpoint now: the set-aside one may go
+        self.best_copy, self.last_save = None, time.time()
+
+
+# --- one update, guarded --------------------------------------------------------------------------------------------
+def _mean_over_ranks(terms: dict[str, torch.Tensor], world: int) -> dict[str, float]:
+    """Every loss term (and `loss`) as a float, averaged over the ranks."""
+    values = torch.stack([t.detach().float() for t in terms.values()])
     if world > 1:
-        net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda"
-                                                        else None)
+        dist.all_reduce(values)
+        values /= world
+    return dict(zip(terms, values.tolist()))
 
-    manifest_base = {"config": cfg.to_dict(), "data_spec": data_spec, "space": space_key(space),
-                     "space_fingerprint": fingerprint, "git_commit": ckpt.git_commit()}
 
-    def rng_all_ranks() -> list:
-        mine = _rng_state()
-        if world == 1:
-            return [mine]
-        out = [None] * world
-        dist.all_gather_object(out, mine)
-        return out
+def _check_finite(values: dict[str, float], run: Path, step: int, epoch: int) -> None:
+    """The NaN guard: names a term before the total."""
+    for name, v in sorted(values.items(), key=lambda nv: nv[0] == "loss"):
+        if not math.isfinite(v):
+            _diverged(run, step, epoch, f"loss term {name!r} is {v}")
 
-    def save(tags, epoch_, batch_, metrics_):
-        rngs = rng_all_ranks()  # collective: every rank takes part
-        if main:
-            ckpt.save(run, model, opt, dict(manifest_base, epoch=epoch_, epoch_batch=batch_, step=step,
-                                            best_val=best, metrics=metrics_),
-                      rng={"ranks": rngs}, tags=tags)
-            drop_set_aside(run)  # this run has its own checkpoint now: the set-aside one may go
 
-    best_copy = None          # (weights, manifest) of the best validation so far, not yet written
-    last_save = time.time()
-    bar = tqdm(total=total_steps, initial=min(step, total_steps), desc="training", disable=not (cfg.progress and main),
-               dynamic_ncols=True)
-    t0 = time.time()
-    stop = step >= total_steps
-    try:
-        while epoch < cfg.epochs and not stop:
-            plan = train_set.plan(cfg.seed, epoch, random_windows=not cfg.fixed_windows)
-            if world > 1:  # wrap around so that every global batch is full and splits evenly
-                pad = n_batches * B - n
-                plan.order = np.concatenate([plan.order, plan.order[:pad]]) if pad else plan.order
-            net.train()
-            last = {}
-            for b in range(first_batch, n_batches):
-                positions = range(b * B, min((b + 1) * B, len(plan.order)))
-                batch = train_set.batch(plan, list(positions)[rank::world]).to(device)
-                # bf16 autocast covers the transformer only; the losses (FK, cosines) stay in float32
-                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16"):
-                    z, x_hat, x_text = _forward(net, batch, text_table, cfg)
-                total, terms = compute_losses(z, x_hat, batch.x, cfg.loss, text_table, batch.text_idx,
-                                              image_table, batch.image_idx, x_text=x_text, mesh=body_mesh)
-                names = ["loss"] + list(terms)
-                values = torch.stack([total.detach()] + [t.detach() for t in terms.values()])
-                if world > 1:
-                    dist.all_reduce(values)
-                    values /= world
-                values = values.tolist()
-                # NaN guard: before the update, so the weights stay good; name a term before the total
-                for name, v in sorted(zip(names, values), key=lambda nv: nv[0] == "loss"):
-                    if not math.isfinite(v):
-                        _diverged(run, step, epoch, f"loss term {name!r} is {v}")
-                opt.zero_grad(set_to_none=True)
-                total.backward()
-                # the update guard: a non-finite or absurd gradient, or a step that blows the weights up, stops the
-                # run before those weights can be checkpointed (identical on every rank: grads are all-reduced)
-                grad_norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip or math.inf))
-                if not grad_norm <= MAX_GRAD_NORM:
-                    _diverged(run, step, epoch, f"the gradient norm is {grad_norm:.3g} (bound {MAX_GRAD_NORM:.0e})")
-                for group in opt.param_groups:
-                    group["lr"] = learning_rate(cfg, step, total_steps)
-                norm_before = _weight_norm(model)
-                opt.step()
-                norm_after = _weight_norm(model)
-                if not norm_after <= MAX_WEIGHT_GROWTH * norm_before:
-                    _diverged(run, step, epoch, f"the update took the weights' norm from {norm_before:.4g} to "
-                                                f"{norm_after:.4g} (lr {opt.param_groups[0]['lr']:.3g})")
-                step += 1
-                last = dict(zip(names, values))
-                metrics.log(dict(last, split="train", epoch=epoch, step=step, lr=opt.param_groups[0]["lr"],
-                                 seconds=round(time.time() - t0, 3)))
-                bar.update(1)
-                bar.set_postfix({k: f"{v:.4g}" for k, v in last.items()}, refresh=False)
-                end_of_epoch = b == n_batches - 1
-                stop = step >= total_steps
-                if end_of_epoch:
-                    break
-                if stop or (cfg.checkpoint_every and step % cfg.checkpoint_every == 0):
-                    save(("latest",), epoch, b + 1, {"train": last})
-                    if main and best_copy is not None:
-                        ckpt.save(run, best_copy[0], None, best_copy[1], tags=("best",))
-                    best_copy, last_save = None, time.time()
-                if stop:
-                    break
-            else:
-                end_of_epoch = True  # resumed exactly at an epoch's end
-            if stop and not end_of_epoch:
-                break
-            # end of epoch: validate; keep a copy of the best weights; checkpoint at most every checkpoint_seconds
-            val = evaluate(model, val_set, cfg, text_table, image_table, device, body_mesh=body_mesh) if main else {}
-            if main and val:
-                metrics.log(dict(val, split="val", epoch=epoch, step=step, seconds=round(time.time() - t0, 3)))
-                if val["loss"] < best:
-                    best = val["loss"]
-                    best_copy = ({k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()},
-                                 dict(manifest_base, epoch=epoch + 1, epoch_batch=0, step=step, best_val=best,
-                                      metrics={"train": last, "val": val}))
-                if epoch % max(1, cfg.epochs // 20) == 0 or epoch == cfg.epochs - 1:  # ~20 lines per run
-                    say(f"epoch {epoch}: train loss {last.get('loss', float('nan')):.4g}, val loss {val['loss']:.4g}")
-            epoch, first_batch = epoch + 1, 0
-            due = stop or epoch >= cfg.epochs or time.time() - last_save >= cfg.checkpoint_seconds
-            if world > 1:  # rank 0 decides, so every rank joins the same collective saves
-                holder = [best, due]
-                dist.broadcast_object_list(holder, src=0)
-                best, due = holder
-            if due:
-                save(("latest",), epoch, 0, {"train": last, "val": val})
-                if main and best_copy is not None:
-                    ckpt.save(run, best_copy[0], None, best_copy[1], tags=("best",))
-                best_copy, last_save = None, time.time()
-    finally:
-        torch.set_num_threads(threads_before)
-        bar.close()
-        metrics.close()
-        if own_pg:
-            dist.destroy_process_group()
-    return run
+def _guarded_update(model, opt, grad_clip: float | None, lr: float, run: Path, step: int, epoch: int) -> None:
+    """Clip, step at `lr`. A non-finite or absurd gradient, or a step that blows the weights up, stops the run before
+    those weights can be checkpointed (identical on every rank: the gradients are all-reduced)."""
+    grad_norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip or math.inf))
+    if not grad_norm <= MAX_GRAD_NORM:
+        _diverged(run, step, epoch, f"the gradient norm is {grad_norm:.3g} (bound {MAX_GRAD_NORM:.0e})")
+    for group in opt.param_groups:
+        group["lr"] = lr
+    norm_before = _weight_norm(model)
+    opt.step()
+    norm_after = _weight_norm(model)
+    if not norm_after <= MAX_WEIGHT_GROWTH * norm_before:
+        _diverged(run, step, epoch, f"the update took the weights' norm from {norm_before:.4g} to {norm_after:.4g} "
+                                    f"(lr {lr:.3g})")
