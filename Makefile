@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 export MPLBACKEND ?= Agg
 
-.PHONY: setup demo test bench clean lab explore
+.PHONY: setup demo test test-all bench clean lab explore
 
 setup: $(STAMP)
 
@@ -21,7 +21,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $(STAMP)
 
+# Two tiers (markers in pyproject.toml). `make test`, for every change, in under 3 min on 2 cores: every module, no
+# notebook execution, no training longer than a few seconds, the docstring examples. `make test-all` adds the
+# notebooks, the real-browser test and the slow tests (training, rendering a data set); CI (.ci/run) runs it.
 test: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow and not notebooks and not browser"
+
+test-all: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 demo: $(STAMP)

@@ -1,6 +1,34 @@
 """mcl — a research workbench for MotionCLIP (Tevet et al., ECCV 2022).
 
 Heavy parts (torch models, renderers, embedding spaces) load on first use, so `import mcl` is quick.
+
+A tour of the public API. A trained run is `run = mcl.load("runs/deepmimic-cpu")` (after `make demo`); here an
+untrained 1-layer model saved to a temporary run dir, with a 32-d random CLIP as its space, stands in for one, so
+the shapes are real and the motions meaningless:
+
+>>> import tempfile, torch, mcl
+>>> from mcl.model import MotionCLIP
+>>> from mcl.training.checkpoint import save
+>>> from mcl.training.config import ModelConfig, TrainConfig
+>>> from mcl.spaces.random_clip import TINY, RandomClipSpace
+>>> cfg = TrainConfig(data="synthetic", model=ModelConfig(n_layers=1, d_model=32, n_heads=2, d_ff=64, latent_dim=32))
+>>> tmp = tempfile.TemporaryDirectory()
+>>> _ = save(tmp.name, MotionCLIP(cfg.model), None, {"step": 0, "epoch": 0, "config": cfg.to_dict()})
+>>> run = mcl.load(tmp.name, space=RandomClipSpace(config=TINY, verbose=False))
+>>> clip = mcl.load_data("synthetic", progress=False)[0]
+>>> z = mcl.encode(run, [clip]); z.shape
+torch.Size([1, 32])
+>>> mcl.decode(run, z, n_frames=30)[0].num_frames
+30
+>>> [m.num_frames for m in mcl.text_to_motion(run, ["a person jumps", "a person walks"])]
+[60, 60]
+>>> mcl.edit(run, clip, "a person walks", "a person runs").texts
+['a synthetic figure does a swing − a person walks + a person runs']
+>>> len(mcl.interpolate(run, "a person walks", "a person runs", steps=3))
+3
+>>> mcl.classify(run, [clip], ["walk", "jump"], prompt="a person {}s", k=2).probs.shape
+torch.Size([1, 2])
+>>> tmp.cleanup()
 """
 from __future__ import annotations
 

@@ -55,7 +55,12 @@ EXIT_PARTIAL, EXIT_NOTHING_DONE, EXIT_INTERRUPTED = 1, 2, 130
 def user_error(e: BaseException) -> tuple[str, int] | None:
     """`(one-line message, exit code)` for an exception a user can cause, or None for a bug (shown as a traceback).
 
-    Example: `user_error(FileNotFoundError(2, "No such file", "x.npz"))` → `("x.npz: No such file", 2)`.
+    >>> user_error(PermissionError(13, "Permission denied", "/runs"))
+    ('/runs: Permission denied — choose a writable place (--out, MCL_CACHE)', 2)
+    >>> user_error(FileNotFoundError("runs/x: no checkpoint"))
+    ('runs/x: no checkpoint', 2)
+    >>> user_error(ZeroDivisionError("division by zero")) is None
+    True
     """
     import pickle
     import sqlite3

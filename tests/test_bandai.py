@@ -44,6 +44,8 @@ def test_missing_dataset_and_bad_filters(tmp_path, monkeypatch):
         bandai.load_bandai(tmp_path, styles=["grumpy"])
 
 
+@pytest.mark.shared
+@pytest.mark.slow  # unpacks clips from the 79 MB tar.xz: ~20 s
 @needs_data
 def test_real_clips_labels_motion_and_captions():
     report = SkipReport()

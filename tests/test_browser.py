@@ -26,7 +26,8 @@ if CHROMIUM is None:
                 allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api", reason="the browser test needs playwright "
                                                              "(pip install -e '.[dev]'); no browser download needed")
-pytestmark = [pytest.mark.slow, pytest.mark.browser]
+# notebooks too: it runs notebook 02's cells in a JupyterLab kernel
+pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.notebooks]
 
 TOKEN = "mcl-browser-test"
 # the captions of plots in the page, one string per plot (titles and per-panel annotations)

@@ -75,6 +75,7 @@ def test_two_processes_equal_one_process_on_the_combined_batch(tmp_path):
     assert len(list((tmp_path / "ddp" / "checkpoints").glob("*.safetensors"))) == 1
 
 
+@pytest.mark.slow  # torchrun starts 2 processes that each import torch and mcl and train: ~20 s
 def test_torchrun_two_gloo_processes_equal_one_process_through_the_cli(tmp_path):
     """The documented command, `torchrun --standalone --nproc_per_node 2 -m mcl.cli train …`, takes the same step as
     `mcl train` in one process on the combined batch (SGD, dropout 0, one step)."""

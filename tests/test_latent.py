@@ -90,8 +90,10 @@ def test_edit_with_minus_equal_plus_returns_base(run):
     for minus_plus in ("normal", synthetic_motion(60, seed=6)):
         out = latent.edit(run, base, minus_plus, minus_plus)
         ref = latent.decode(run, latent.encode(run, [base]))[0]
-        np.testing.assert_allclose(out.poses, ref.poses, atol=1e-5)
-        np.testing.assert_allclose(out.trans, ref.trans, atol=1e-5)
+        # with Motions as minus/plus, edit encodes base in a batch of 3 and ref in a batch of 1: CPU kernels round by
+        # batch size (1.4e-5 rad on one of 4320 values on the 2-core AVX-512 Xeon): equal up to float error, not 1e-5
+        np.testing.assert_allclose(out.poses, ref.poses, atol=1e-4)
+        np.testing.assert_allclose(out.trans, ref.trans, atol=1e-4)
 
 
 def test_edit_is_latent_arithmetic(run):

@@ -75,6 +75,7 @@ def test_same_function_as_the_official_layout():
     torch.testing.assert_close(ours_t.embed.weight.grad, ref_t.skelEmbedding.weight.grad, atol=1e-5, rtol=1e-4)
 
 
+@pytest.mark.slow  # 250 training steps: ~7 s (the fast tier trains a few steps in tests/test_train.py)
 def test_tiny_model_overfits_eight_windows():
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # far faster than 2 threads on a busy 2-core machine

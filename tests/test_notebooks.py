@@ -64,6 +64,7 @@ def _output_text(nb) -> str:
     return "\n".join(parts)
 
 
+@pytest.mark.notebooks
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_executes(path, tiny_run, tmp_path):

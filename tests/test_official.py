@@ -16,6 +16,7 @@ import yaml
 from fake_space import FakeSpace
 from official_reference import OfficialMotionCLIP, load_model_wo_clip, official_load
 
+from mcl.cli import entry
 from mcl.training.checkpoint import load
 from mcl.data.errors import DataError
 from mcl.data.motion import Motion, face_forward_tensor
@@ -78,7 +79,8 @@ def test_checkpoint_has_every_official_key_and_shape(paper):
     assert expected["decoder.seqTransDecoder.layers.7.multihead_attn.in_proj_weight"] == (1536, 512)
 
 
-@pytest.mark.parametrize("T", [60, 90])
+# 90 frames, a length other than the training windows', in `make test-all` only: the paper-sized model is seconds a pass
+@pytest.mark.parametrize("T", [60, pytest.param(90, marks=pytest.mark.slow)])
 def test_imported_paper_model_equals_the_official_forward_pass(paper, T):
     _, ref, run_dir = paper
     run = load(run_dir, space=FakeSpace(512))
@@ -155,7 +157,7 @@ def _amass_db_fixture(rng) -> dict:
     return db
 
 
-def test_official_tensor_of_an_amass_db_window_matches_the_official_load(tmp_path):
+def test_official_tensor_of_an_amass_db_window_matches_the_official_load(tmp_path, capsys):
     db = _amass_db_fixture(np.random.default_rng(3))
     path = tmp_path / "amass_30fps_vald.pt"
     joblib.dump(db, path)
@@ -175,14 +177,13 @@ def test_official_tensor_of_an_amass_db_window_matches_the_official_load(tmp_pat
     assert m.labels["actions"] == ["walk", "turn"]
     from mcl.data.windows import make_windows
     assert make_windows([m])[0].texts == ["walk forward and turn around"]
-    # the one-time conversion gives the same motions without unpickling
+    # the one-time conversion gives the same motions without unpickling (`entry` is the `mcl` console script; in
+    # process, as a subprocess would spend seconds importing torch)
     npz = tmp_path / "amass_vald.npz"
-    r = subprocess.run([sys.executable, "-m", "mcl.cli", "convert-official-amass", str(path), "--out", str(npz)],
-                       capture_output=True, text=True, cwd=ROOT)
-    assert r.returncode != 0 and "--trust" in r.stderr + r.stdout
-    r = subprocess.run([sys.executable, "-m", "mcl.cli", "convert-official-amass", str(path), "--trust", "--out",
-                        str(npz)], capture_output=True, text=True, cwd=ROOT)
-    assert r.returncode == 0, r.stderr
+    capsys.readouterr()
+    assert entry(["convert-official-amass", str(path), "--out", str(npz)]) != 0
+    assert "--trust" in "".join(capsys.readouterr())
+    assert entry(["convert-official-amass", str(path), "--trust", "--out", str(npz)]) == 0, capsys.readouterr().err
     again = load_data(f"official-amass:{npz}")
     assert np.abs(again[1].poses - motions[1].poses).max() < 1e-6
     assert np.abs(again[1].trans - motions[1].trans).max() < 1e-6
@@ -198,7 +199,7 @@ class _CreatesAFile:
         return (open, (self.target, "w"))
 
 
-def test_crafted_checkpoint_is_refused_and_runs_nothing(tmp_path):
+def test_crafted_checkpoint_is_refused_and_runs_nothing(tmp_path, capsys):
     target = tmp_path / "pwned.txt"
     bad = tmp_path / "checkpoint_0100.pth.tar"
     torch.save({"encoder.muQuery": torch.zeros(1, 8), "payload": _CreatesAFile(target)}, bad)
@@ -206,9 +207,9 @@ def test_crafted_checkpoint_is_refused_and_runs_nothing(tmp_path):
     with pytest.raises(ValueError, match=r"refused — unpickling it would need the global .*open"):
         import_official(bad, out=tmp_path / "run", verbose=False)
     assert not target.exists() and not (tmp_path / "run").exists()
-    r = subprocess.run([sys.executable, "-m", "mcl.cli", "import-official", str(bad), "--out", str(tmp_path / "r")],
-                       capture_output=True, text=True, cwd=ROOT)
-    assert r.returncode == 2 and "refused" in r.stderr and not target.exists()
+    capsys.readouterr()
+    assert entry(["import-official", str(bad), "--out", str(tmp_path / "r")]) == 2  # the console script, in process
+    assert "refused" in capsys.readouterr().err and not target.exists()
 
 
 def test_crafted_amass_db_is_refused_even_when_trusted(tmp_path):
@@ -223,15 +224,13 @@ def test_crafted_amass_db_is_refused_even_when_trusted(tmp_path):
 
 
 # --- export ------------------------------------------------------------------------------------------------------
-def test_export_then_import_gives_identical_weights(tmp_path):
+def test_export_then_import_gives_identical_weights(tmp_path, capsys):
     from safetensors.torch import load_file
 
     path, ref = save_official(tmp_path, layers=2, d=64, ff=128)
     run1 = import_official(path, out=tmp_path / "run1", verbose=False)
     out = tmp_path / "exps" / "from-mcl" / "checkpoint_0100.pth.tar"
-    r = subprocess.run([sys.executable, "-m", "mcl.cli", "export-official", str(run1), "--out", str(out)],
-                       capture_output=True, text=True, cwd=ROOT)
-    assert r.returncode == 0, r.stderr
+    assert entry(["export-official", str(run1), "--out", str(out)]) == 0, capsys.readouterr().err
     exported = torch.load(out, weights_only=True)
     assert list(exported) == list(official_key_shapes(2, 64, 128))  # exactly the official keys, official order
     original = torch.load(path, weights_only=True)
@@ -273,7 +272,7 @@ def _doc_commands() -> list[str]:
     return cmds
 
 
-@pytest.mark.slow
+@pytest.mark.slow  # every command of the doc in a subprocess, a ViT-B/32-sized random CLIP: about a minute
 def test_official_doc_runs_as_written(tmp_path):
     """Fixture files in place of the download; random CLIP ViT-B/32 weights in place of OpenAI's (not obtainable
     here): every command of docs/official.md runs in a fresh folder."""
@@ -305,6 +304,7 @@ def imported_run(tmp_path_factory):
     return import_official(path, out=tmp / "runs" / "official-paper", space="random-clip", verbose=False)
 
 
+@pytest.mark.notebooks
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["00", "02", "03", "04", "05"])
 def test_notebook_runs_on_an_imported_official_run(imported_run, tmp_path, name):

@@ -270,6 +270,7 @@ def test_random_clip_is_seeded(tiny):
     assert not torch.equal(other.text_projection, tiny.text_projection)
 
 
+@pytest.mark.slow  # writes and reads a 300 MB checkpoint, encodes with the full ViT-B/32: ~7 s
 def test_clip_space_loads_a_vit_b32_checkpoint(full_random, tmp_path, capsys):
     # a ViT-B/32-shaped checkpoint (random weights, fp16 like OpenAI's) goes through the real ClipSpace path
     from safetensors.torch import save_file

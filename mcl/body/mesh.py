@@ -111,7 +111,9 @@ class MannequinMesh(BodyMesh):
 
     The 54-joint mannequin skeleton (SMPL-X names, first 24 in SMPL order) is driven by our 24 rotations (see the
     module docstring); skin data, bind joints and rest offsets are read from the `Mannequin` object once.
-    Example: `MannequinMesh().vertices(torch.zeros(10, 24, 3), torch.zeros(10, 3)).shape == (10, 24256, 3)`.
+
+    >>> MannequinMesh().vertices(torch.zeros(10, 24, 3), torch.zeros(10, 3)).shape
+    torch.Size([10, 24256, 3])
     """
     source = MANNEQUIN_SOURCE
 

@@ -17,7 +17,11 @@ __all__ = [
 
 
 def rotvec_to_rotmat(rotvec: torch.Tensor) -> torch.Tensor:
-    """`(..., 3)` axis-angle → `(..., 3, 3)`. Example: `rotvec_to_rotmat(torch.zeros(24, 3))` is 24 identities."""
+    """`(..., 3)` axis-angle → `(..., 3, 3)`.
+
+    >>> torch.equal(rotvec_to_rotmat(torch.zeros(24, 3)), torch.eye(3).expand(24, 3, 3))
+    True
+    """
     return roma.rotvec_to_rotmat(rotvec)
 
 
@@ -38,7 +42,11 @@ def rot6d_to_rotmat(x: torch.Tensor) -> torch.Tensor:
 
 
 def rotvec_to_6d(rotvec: torch.Tensor) -> torch.Tensor:
-    """`(..., 3)` → `(..., 6)`. Example: `rotvec_to_6d(torch.zeros(3))` → `[1, 0, 0, 0, 1, 0]`."""
+    """`(..., 3)` → `(..., 6)`.
+
+    >>> rotvec_to_6d(torch.zeros(3)).abs().tolist()
+    [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]
+    """
     return rotmat_to_6d(rotvec_to_rotmat(rotvec))
 
 

@@ -46,7 +46,9 @@ class Skeleton:
     """SMPL-24 rest geometry. `rest` is `(24, 3)` joint positions in the rest (T-)pose, metres, y up.
 
     `floor_below_pelvis` is the rest pelvis height above the soles, used to put motions on the ground.
-    Example: `sk = load_skeleton(); sk.offsets.shape == (24, 3)`.
+
+    >>> sk = load_skeleton(); sk.offsets.shape
+    torch.Size([24, 3])
     """
     rest: torch.Tensor
     floor_below_pelvis: float
@@ -112,7 +114,13 @@ def forward_kinematics(rotmats: torch.Tensor, trans: torch.Tensor, skeleton: Ske
 
     Differentiable and batched over any leading dims (e.g. `(B, T)`). With `return_global_rotmats=True` also returns
     the world rotation of each joint `(..., 24, 3, 3)`.
-    Example: `forward_kinematics(torch.eye(3).expand(24, 3, 3), torch.zeros(3))` = rest joints, pelvis at 0.
+    Example: no rotation = the rest joints, pelvis at 0.
+
+    >>> sk = load_skeleton()
+    >>> torch.allclose(forward_kinematics(torch.eye(3).expand(24, 3, 3), torch.zeros(3)), sk.rest - sk.rest[0])
+    True
+    >>> forward_kinematics(torch.eye(3).expand(2, 60, 24, 3, 3), torch.zeros(2, 60, 3)).shape
+    torch.Size([2, 60, 24, 3])
     """
     sk = skeleton or load_skeleton()
     offsets = sk.offsets.to(rotmats)

@@ -41,7 +41,11 @@ class Motion:
     `texts`: descriptions of the whole clip (may be empty); `segments`: time-stamped labels (BABEL);
     `labels`: raw categorical labels kept beside the texts (e.g. `{"content": "walk", "style": "elderly"}`);
     `source`: where it came from (`{"dataset": "deepmimic", "file": ".../humanoid3d_walk.txt", ...}`).
-    Example: `m = Motion(np.zeros((60, 24, 3)), np.zeros((60, 3)), fps=30); m.to_tensor().shape == (25, 6, 60)`.
+
+    >>> m = Motion(np.zeros((60, 24, 3)), np.zeros((60, 3)), fps=30); m.to_tensor().shape
+    torch.Size([25, 6, 60])
+    >>> Motion.from_tensor(m.to_tensor()).num_frames, m.duration
+    (60, 2.0)
     """
     poses: np.ndarray
     trans: np.ndarray
@@ -140,7 +144,9 @@ class Motion:
         """Same motion at another frame rate: slerp for rotations, linear for translation; duration is kept.
 
         The new clip has `round(T · fps / self.fps)` frames sampled at `k / fps` seconds (clamped to the last frame).
-        Example: `Motion(...120 frames..., fps=60).resample(30).num_frames == 60`.
+
+        >>> Motion(np.zeros((120, 24, 3)), np.zeros((120, 3)), fps=60).resample(30).num_frames
+        60
         """
         if abs(fps - self.fps) < 1e-9:
             return self

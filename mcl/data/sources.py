@@ -41,7 +41,10 @@ from .screen import screen_motions
 class DataSpec:
     """A parsed data spec: `source`, optional `path`, string `options`. `str(spec)` gives the spec string back.
 
-    Example: `parse_spec("amass:/data/amass?babel=/data/babel&split=val").options["split"] == "val"`.
+    >>> spec = parse_spec("amass:/data/amass?babel=/data/babel&split=val"); spec.options["split"]
+    'val'
+    >>> str(spec)
+    'amass:/data/amass?babel=/data/babel&split=val'
     """
     source: str
     path: str | None = None
@@ -219,6 +222,13 @@ def parse_spec(spec: str | DataSpec) -> DataSpec:
 
     Example: `parse_spec("bvh:~/mocap?labels={action}_{_}&rig=cmu")` →
     `DataSpec(source='bvh', path='/home/me/mocap', options={'labels': '{action}_{_}', 'rig': 'cmu'})`.
+
+    >>> parse_spec("bvh:/mocap?labels={action}_{_}&rig=cmu")
+    DataSpec(source='bvh', path='/mocap', options={'labels': '{action}_{_}', 'rig': 'cmu'})
+    >>> parse_spec("deepmimic:/x")
+    Traceback (most recent call last):
+    ...
+    mcl.data.errors.DataError: data spec 'deepmimic:/x': deepmimic takes no path ...
     """
     if isinstance(spec, DataSpec):
         return spec
@@ -266,6 +276,9 @@ def load(spec: str | DataSpec | Iterable[str | DataSpec], report: SkipReport | N
     `required=True` (training, evaluation) raises DataError with the skip report — what each file lacked and how to
     fix it — when the spec gives no motion.
     Example: `r = SkipReport(); ms = load("deepmimic", report=r)`; `load(["deepmimic", "bandai?limit=50"])`.
+
+    >>> ms = load("synthetic", progress=False); len(ms), ms[0].source["dataset"]
+    (16, 'synthetic')
     """
     report = report if report is not None else SkipReport()
     if not isinstance(spec, (str, DataSpec)):
@@ -288,7 +301,8 @@ def _load_one(spec: str | DataSpec, report: SkipReport, progress: bool) -> list[
 def list_sources() -> list[SourceInfo]:
     """Every registered source with whether it can be loaded on this machine and why (or why not).
 
-    Example: `[(s.name, s.available) for s in list_sources()]` → `[('deepmimic', True), ('synthetic', True), …]`.
+    >>> [(s.name, s.available) for s in list_sources()][:2]
+    [('deepmimic', True), ('synthetic', True)]
     """
     out = []
     for name, src in SOURCES.items():

@@ -46,6 +46,12 @@ def windows(motion: Motion, length: int = WINDOW_FRAMES, stride: int | None = No
 
     Returns [] and records a reason in `report` when the clip is shorter than a window; a window that contains a
     NaN/inf frame is skipped likewise. Example: a 150-frame clip, `length=60` → windows at 0 and 60.
+
+    >>> from mcl.data.synthetic import synthetic_motion
+    >>> [w.source["frames"] for w in windows(synthetic_motion(150), length=60)]
+    [(0, 60), (60, 120)]
+    >>> report = SkipReport(); windows(synthetic_motion(40), length=60, report=report), len(report)
+    ([], 1)
     """
     report = report if report is not None else SkipReport()
     stride = stride or length
@@ -69,6 +75,10 @@ def make_windows(motions: Iterable[Motion], length: int = WINDOW_FRAMES, stride:
     """Windows of many motions, resampled to `fps` first (None keeps each clip's rate).
 
     Example: `ws = make_windows(load_source("deepmimic"), length=60)`; `report.summary()` says what was skipped.
+
+    >>> from mcl.data.synthetic import synthetic_dataset
+    >>> ws = make_windows(synthetic_dataset(2, frames=120, fps=60)); len(ws), ws[0].fps, ws[0].num_frames
+    (2, 30.0, 60)
     """
     report = report if report is not None else SkipReport()
     out: list[Motion] = []

@@ -263,7 +263,11 @@ def text_to_motion(loaded, prompts: str | Sequence[str], n_frames: int = 60, tex
 
 
 def edit_latent(z_base: torch.Tensor, z_minus: torch.Tensor, z_plus: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
-    """`z_base + scale · (z_plus − z_minus)`: the paper's `base − from + to` at `scale = 1`."""
+    """`z_base + scale · (z_plus − z_minus)`: the paper's `base − from + to` at `scale = 1`.
+
+    >>> edit_latent(torch.tensor([1.0, 1.0]), torch.tensor([1.0, 0.0]), torch.tensor([0.0, 2.0]), scale=0.5).tolist()
+    [0.5, 2.0]
+    """
     if not math.isfinite(float(scale)):
         raise ValueError(f"edit scale={scale!r}: expected a finite number (1 is the paper's edit)")
     return z_base + scale * (z_plus - z_minus)
@@ -298,7 +302,11 @@ def compose_parts(loaded, upper: Operand, lower: Operand, neutral: Operand = "st
 
 
 def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
-    """Spherical interpolation of directions with the norm interpolated linearly; exact at t = 0 and 1."""
+    """Spherical interpolation of directions with the norm interpolated linearly; exact at t = 0 and 1.
+
+    >>> [round(v, 4) for v in slerp(torch.tensor([1.0, 0.0]), torch.tensor([0.0, 3.0]), 0.5).tolist()]  # 45°, norm 2
+    [1.4142, 1.4142]
+    """
     if t == 0:
         return a.clone()
     if t == 1:
@@ -314,7 +322,11 @@ def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
 
 
 def interpolate_latents(za: torch.Tensor, zb: torch.Tensor, steps: int = 5, spherical: bool = False) -> torch.Tensor:
-    """`(steps, D)` latents from `za` to `zb` at t = 0, 1/(steps−1), …, 1 (linear as the paper, or slerp)."""
+    """`(steps, D)` latents from `za` to `zb` at t = 0, 1/(steps−1), …, 1 (linear as the paper, or slerp).
+
+    >>> interpolate_latents(torch.tensor([1.0, 0.0]), torch.tensor([0.0, 2.0]), steps=3).tolist()
+    [[1.0, 0.0], [0.5, 1.0], [0.0, 2.0]]
+    """
     if steps < 2:
         raise ValueError(f"steps must be ≥ 2 (both endpoints), got {steps}")
     ts = np.linspace(0.0, 1.0, steps)
@@ -359,7 +371,12 @@ class Classification:
 
 
 def class_scores(z_items: torch.Tensor, z_classes: torch.Tensor, logit_scale: float = 100.0) -> torch.Tensor:
-    """softmax(logit_scale · cos(z, class embedding)) `(N, C)`, CLIP's zero-shot rule with its scale of 100."""
+    """softmax(logit_scale · cos(z, class embedding)) `(N, C)`, CLIP's zero-shot rule with its scale of 100.
+
+    >>> p = class_scores(torch.tensor([[1.0, 0.1], [0.0, 1.0]]), torch.tensor([[2.0, 0.0], [0.0, 3.0]]))
+    >>> p.shape, p.argmax(dim=-1).tolist()  # each item's class is the one its direction matches (norms ignored)
+    (torch.Size([2, 2]), [0, 1])
+    """
     zi = torch.nn.functional.normalize(torch.as_tensor(z_items).float(), dim=-1)
     zc = torch.nn.functional.normalize(torch.as_tensor(z_classes).float(), dim=-1)
     return (logit_scale * zi @ zc.T).softmax(dim=-1)
@@ -367,7 +384,13 @@ def class_scores(z_items: torch.Tensor, z_classes: torch.Tensor, logit_scale: fl
 
 def class_prompts(class_names: Sequence[str], prompt: str | Sequence[str | Sequence[str]] = "{}") -> list:
     """The text embedded for each class: `prompt.format(name)`, or `prompt` itself when it is a list (one per class;
-    an item may be a list of several prompts, whose embeddings are averaged: CLIP's prompt ensembling)."""
+    an item may be a list of several prompts, whose embeddings are averaged: CLIP's prompt ensembling).
+
+    >>> class_prompts(["walk", "run"], "a person {}s")
+    ['a person walks', 'a person runs']
+    >>> class_prompts(["walk", "run"], [["a person walks", "walking"], "a person runs"])
+    [['a person walks', 'walking'], 'a person runs']
+    """
     if isinstance(prompt, str):
         return [prompt.format(n) for n in class_names]
     prompts = [str(p) if isinstance(p, str) else [str(x) for x in p] for p in prompt]

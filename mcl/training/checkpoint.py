@@ -210,7 +210,25 @@ def load(run_dir: str | os.PathLike, which: str = "latest", device: str | torch.
     weaker model there.
     `space`: the frozen space object to use (default: the one named in the config, wrapped in a `CachedSpace`).
     Raises a ValueError naming both sides when the weights disagree with the config or the space's dim with z's.
-    Example: `m = load("runs/deepmimic-cpu"); z = m.model.encode(x); x_hat = m.model.decode(z, 60)`.
+    Example: `m = load("runs/deepmimic-cpu"); z = m.model.encode(x); x_hat = m.model.decode(z, 60)`. Here an untrained
+    1-layer model, saved with a 32-d random CLIP as its space, makes the run:
+
+    >>> import tempfile
+    >>> from mcl.training.config import ModelConfig
+    >>> from mcl.spaces.random_clip import TINY, RandomClipSpace
+    >>> cfg = TrainConfig(model=ModelConfig(n_layers=1, d_model=32, n_heads=2, d_ff=64, latent_dim=32))
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> _ = save(tmp.name, MotionCLIP(cfg.model), None, {"step": 7, "epoch": 1, "config": cfg.to_dict()})
+    >>> m = load(tmp.name, space=RandomClipSpace(config=TINY, verbose=False))
+    >>> m.step, m.config == cfg, m.model.training
+    (7, True, False)
+    >>> z = m.model.encode(torch.zeros(2, 25, 6, 60)); z.shape, m.model.decode(z, 30).shape
+    (torch.Size([2, 32]), torch.Size([2, 25, 6, 30]))
+    >>> load(tmp.name, space=RandomClipSpace(config=dict(TINY, embed_dim=16), verbose=False))  # a 16-d space
+    Traceback (most recent call last):
+    ...
+    ValueError: space mismatch: run ... was trained with space 'auto' (z dim 32) but space '...' has dim 16; ...
+    >>> tmp.cleanup()
     """
     run_dir = Path(run_dir)
     if which not in ("best", "latest"):

@@ -33,7 +33,12 @@ class ModelConfig:
 
     When `latent_dim != d_model`, linear projections map the query-token output into z and z back into the decoder's
     memory token, so a text embedding can still be decoded directly.
-    Example: `ModelConfig(n_layers=2, d_model=64, n_heads=2, d_ff=128, latent_dim=32)`.
+    >>> ModelConfig(n_layers=2, d_model=64, n_heads=2, d_ff=128, latent_dim=32).d_model
+    64
+    >>> ModelConfig(d_model=64, n_heads=3)
+    Traceback (most recent call last):
+    ...
+    ValueError: model.d_model=64 is not divisible by model.n_heads=3
     """
     # Each field's comment is its `mcl train --model.NAME` help (mcl.training.flags reads them): keep them true.
 
@@ -69,7 +74,12 @@ class LossConfig:
 
     `alignment="cosine"`: 1 − cos(z, e), the paper. `"infonce"`: symmetric InfoNCE over the batch with `temperature`;
     windows that share a text are masked out of each other's negatives (see `mcl.training.losses.infonce_alignment`).
-    Example: `LossConfig(w_image=0.0, alignment="infonce")`.
+    >>> LossConfig(w_image=0.0, alignment="infonce").temperature
+    0.07
+    >>> LossConfig(alignment="cos")
+    Traceback (most recent call last):
+    ...
+    ValueError: loss.alignment='cos': expected 'cosine' or 'infonce'
     """
     # Each field's comment is its `mcl train --loss.NAME` help (mcl.training.flags reads them): keep them true.
 
@@ -110,7 +120,9 @@ class TrainConfig:
     `"auto"` picks `clip` when there are ≥ 50 clips, else `mirror` (see `mcl.training.batches.split_motions`).
     The field defaults are the paper's (`preset("paper")`); `preset()`, `train()` and `mcl train` start from
     `DEFAULT_PRESET` (cpu) instead.
-    Example: `TrainConfig(data="deepmimic", space="minilm", model=ModelConfig(n_layers=4, d_model=256))`.
+    >>> cfg = TrainConfig(data="deepmimic", space="minilm", model=ModelConfig(n_layers=4, d_model=256))
+    >>> cfg.preset, cfg.epochs, cfg.model.n_layers
+    ('paper', 100, 4)
     """
     # Each field's comment is its `mcl train` flag's help (mcl.training.flags reads them): keep them true.
 
@@ -192,6 +204,13 @@ class TrainConfig:
         """A TrainConfig from its `to_dict()` form; `source` (the JSON file it came from) is named in every error.
 
         Example: `TrainConfig.from_dict(json.load(open("runs/x/config.json"))["config"], "runs/x/config.json")`.
+
+        >>> TrainConfig.from_dict(preset("cpu").to_dict()) == preset("cpu")
+        True
+        >>> TrainConfig.from_dict({"epoch": 3}, "runs/x/config.json")
+        Traceback (most recent call last):
+        ...
+        ValueError: runs/x/config.json: unknown TrainConfig field(s) ['epoch']; known: ['batch_size', ...]
         """
         where = f"{source}: " if source else ""
         if not isinstance(d, dict):
@@ -240,7 +259,9 @@ DEFAULT_PRESET = "cpu"
 def merge(cfg: TrainConfig, **overrides) -> TrainConfig:
     """`cfg` with `overrides` applied; `model=` / `loss=` may be dicts that update only the keys they name.
 
-    Example: `merge(preset("cpu"), epochs=3, model={"n_layers": 2})`.
+    >>> cfg = merge(preset("cpu"), epochs=3, model={"n_layers": 2})
+    >>> cfg.epochs, cfg.model.n_layers, cfg.model.d_model  # d_model kept from the cpu preset
+    (3, 2, 256)
     """
     known = {f.name for f in fields(TrainConfig)}
     unknown = set(overrides) - known
@@ -255,7 +276,10 @@ def merge(cfg: TrainConfig, **overrides) -> TrainConfig:
 def preset(name: str = DEFAULT_PRESET, **overrides) -> TrainConfig:
     """A named preset (`paper`, `cpu`; default `DEFAULT_PRESET`), optionally with overrides.
 
-    Example: `preset("cpu", epochs=10)`.
+    >>> cfg = preset("cpu", epochs=10); cfg.epochs, cfg.lr, cfg.out
+    (10, 0.0003, 'runs/deepmimic-cpu')
+    >>> preset().preset == DEFAULT_PRESET == "cpu"
+    True
     """
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")

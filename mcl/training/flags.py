@@ -9,9 +9,13 @@ right above it and the one on its line) and ends with the value the base config 
 
 Every flag defaults to None: a flag not given is not an override. Example:
 
-    p = argparse.ArgumentParser()
-    flags = add_flags(p, TrainConfig, base=preset("cpu"))
-    cfg = merge(preset("cpu"), **overrides(p.parse_args(["--model.d-model", "64"]), flags))
+>>> import argparse
+>>> from mcl.training.config import TrainConfig, merge, preset
+>>> p = argparse.ArgumentParser()
+>>> flags = add_flags(p, TrainConfig, base=preset("cpu"))
+>>> cfg = merge(preset("cpu"), **overrides(p.parse_args(["--model.d-model", "64"]), flags))
+>>> cfg.model.d_model, cfg.model.n_layers  # n_layers: no flag given, the preset's value
+(64, 4)
 """
 from __future__ import annotations
 
@@ -70,7 +74,9 @@ def field_comments(cls) -> dict[str, str]:
     """Each field's comment in `cls`'s source: the `#` lines right above it (no blank line between) followed by the
     one at the end of its line, joined with spaces; "" for a field without one (or when the source is not there).
 
-    Example: `field_comments(TrainConfig)["weight_decay"] == "torch's AdamW default, which the official code uses"`.
+    >>> from mcl.training.config import TrainConfig
+    >>> field_comments(TrainConfig)["weight_decay"]
+    "torch's AdamW default, which the official code uses"
     """
     try:
         source = textwrap.dedent(inspect.getsource(cls))
