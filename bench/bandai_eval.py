@@ -2,6 +2,7 @@
 
     python bench/bandai_eval.py                    # train 700 steps + evaluate (see timing below)
     python bench/bandai_eval.py --eval-only        # evaluate the existing runs/bandai-cpu
+    python bench/bandai_eval.py --eval-only --judge judges/bandai   # + the edit and generations judged independently
 
 Needs `../shared/data/bandai-namco-ds2.tar.xz` (or `MCL_BANDAI`); without it the bench says so and exits 0.
 
@@ -18,6 +19,9 @@ at 30 fps (clips shorter than 60 frames are skipped and counted). Metrics:
   - recognition: zero-shot top-1/top-5 over the 10 contents and over the 7 styles;
   - style edit: test windows of walk/normal, z + ("elderly" − "normal"), decoded, re-encoded and classified among
     the 7 styles; the score is the % classified "elderly" (before the edit: the same for the unedited decode).
+    This is the run grading its own decodes; with `--judge DIR` the decodes are also classified by an independent
+    judge trained on real train takes (`mcl judge train`, docs/latent.md), with text → motion for the content and
+    style prompts.
 """
 from __future__ import annotations
 
@@ -77,6 +81,9 @@ def main(argv=None) -> int:
                     "than torch's default on a busy 2-core machine; 0: torch's default)")
     ap.add_argument("--eval-only", action="store_true", help="evaluate the existing run in --out")
     ap.add_argument("--json", default=None, help="write results here (default OUT/bench_bandai.json)")
+    ap.add_argument("--judge", default=None, metavar="DIR",
+                    help="also score the style edit and text → motion with this independent judge (`mcl judge "
+                         "train --data 'bandai?split=train' --out DIR`) instead of the run grading its own decodes")
     args = ap.parse_args(argv)
 
     from mcl.data.bandai import CONTENTS, STYLES, _data_root, default_bandai_path, extract_bandai, load_bandai
@@ -138,6 +145,20 @@ def main(argv=None) -> int:
     result["style_edit_captions"] = evaluate.edit_score(run, walk_normal, "a person walks in a normal way",
                                                         "a person walks in an elderly way", STYLES, "elderly",
                                                         prompt=style_prompts)
+    if args.judge:
+        from mcl.latent.judge import Judge
+
+        judge = Judge.load(args.judge)
+        result["judge"] = {"dir": args.judge, "held_out_top1": {h: d["top1"] for h, d in
+                                                                 (judge.info.get("held_out") or {}).items()}}
+        result["judged_style_edit"] = evaluate.judged_edit(run, judge, walk_normal, "normal", "elderly", "style",
+                                                           "elderly")
+        result["judged_style_edit_captions"] = evaluate.judged_edit(
+            run, judge, walk_normal, "a person walks in a normal way", "a person walks in an elderly way", "style",
+            "elderly")
+        result["judged_content_prompts"] = evaluate.judged_generation(run, judge, content_prompts,
+                                                                      {"content": list(CONTENTS)})
+        result["judged_style_prompts"] = evaluate.judged_generation(run, judge, style_prompts, {"style": list(STYLES)})
     result["skipped"] = len(report)
     result["minutes_total"] = round((time.time() - t0) / 60, 1)
 
@@ -159,6 +180,14 @@ def main(argv=None) -> int:
         d = result[k]
         print(f"{k:20s} walk/normal {d['edit']}: classified elderly {d['before']:.1f}% → {d['after']:.1f}% "
               f"(latent itself {d['after_latent']:.1f}%, {d['n']} windows)")
+    if args.judge:
+        for k in ("judged_style_edit", "judged_style_edit_captions"):
+            d = result[k]
+            print(f"{k:27s} judged elderly {d['before']:.1f}% → {d['after']:.1f}% (real windows {d['real']:.1f}%, "
+                  f"{d['n']} windows; judge style top-1 on held-out takes "
+                  f"{result['judge']['held_out_top1'].get('style')}%)")
+        print(f"judged text → motion: content = prompted {result['judged_content_prompts']['content']['pct']:.1f}%, "
+              f"style = prompted {result['judged_style_prompts']['style']['pct']:.1f}%")
     if len(report):
         print(report.summary(limit=3))
     out = Path(args.json or Path(args.out) / "bench_bandai.json")
