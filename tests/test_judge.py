@@ -196,8 +196,8 @@ def test_eval_judged_on_a_tiny_run(fake_data, tmp_path, monkeypatch, capsys):
 
 
 @pytest.mark.shared
-@pytest.mark.skipif(bandai.default_bandai_path() is None, reason="Bandai-Namco ds-2 not found (../shared/data or "
-                                                                 "$MCL_BANDAI)")
+@pytest.mark.skipif(bandai.default_bandai_path() is None or not bandai.default_bandai_path().exists(),
+                    reason="Bandai-Namco ds-2 not found (../shared/data or $MCL_BANDAI)")
 def test_judge_on_real_bandai_walks():
     """A judge trained on a few real train takes tells walk from wave on held-out takes."""
     tr = bandai.load_bandai(contents=["walk", "wave-both-hands"], styles=["normal"], split="train", limit=None)
