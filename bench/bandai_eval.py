@@ -2,11 +2,13 @@
 
     python bench/bandai_eval.py                    # train 700 steps + evaluate (see timing below)
     python bench/bandai_eval.py --eval-only        # evaluate the existing runs/bandai-cpu
+    python bench/bandai_eval.py --eval-only --judge judges/bandai   # + the edit and generations judged independently
 
 Needs `../shared/data/bandai-namco-ds2.tar.xz` (or `MCL_BANDAI`); without it the bench says so and exits 0.
 
-Protocol. Takes are split by their take id (the `_{id}` of `dataset-2_{content}_{style}_{id}`): ids whose hash falls
-below `--test-fraction` are test takes for every (content, style) pair, so no take is on both sides. To keep training
+Protocol. Takes are split by their take id (the `_{id}` of `dataset-2_{content}_{style}_{id}`) with the library's
+published held-out split (`mcl/data/bandai_split.json`, `mcl.data.bandai.split_of`: 20 of the 104 ids, chosen by a
+sha256 rule; a test id is a test take in every (content, style) pair), so no take is on both sides. To keep training
 short on 2 CPU cores the training set is SUBSAMPLED: the first `--train-takes` training ids of each of the 70 pairs
 (560 clips by default), and training stops after `--max-steps` optimizer steps (700 ≈ 18 epochs of 775 chunks);
 evaluation uses up to `--test-takes` test ids per pair. Timing (2026-12-03, `--threads 1`, another training on the
@@ -17,11 +19,13 @@ at 30 fps (clips shorter than 60 frames are skipped and counted). Metrics:
   - recognition: zero-shot top-1/top-5 over the 10 contents and over the 7 styles;
   - style edit: test windows of walk/normal, z + ("elderly" − "normal"), decoded, re-encoded and classified among
     the 7 styles; the score is the % classified "elderly" (before the edit: the same for the unedited decode).
+    This is the run grading its own decodes; with `--judge DIR` the decodes are also classified by an independent
+    judge trained on real train takes (`mcl judge train`, docs/latent.md), with text → motion for the content and
+    style prompts.
 """
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import sys
@@ -31,10 +35,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-
-
-def _hash01(s: str) -> float:
-    return int(hashlib.sha256(s.encode()).hexdigest()[:8], 16) / 16 ** 8
 
 
 def subset_folder(root: Path, ids_per_pair: dict[tuple[str, str], list[str]], dest: Path) -> Path:
@@ -51,8 +51,11 @@ def subset_folder(root: Path, ids_per_pair: dict[tuple[str, str], list[str]], de
     return dest
 
 
-def split_takes(root: Path, test_fraction: float, train_takes: int, test_takes: int):
-    """`{(content, style): [ids]}` for train and test: test ids by hash of the id, then the first n of each side."""
+def split_takes(root: Path, train_takes: int, test_takes: int):
+    """`{(content, style): [ids]}` for train and test: the library's published split of take ids
+    (`mcl.data.bandai.split_of`), then the first n of each side."""
+    from mcl.data.bandai import split_of
+
     pairs: dict[tuple[str, str], list[str]] = {}
     for f in sorted((root / "data").glob("*.bvh")):
         parts = f.stem.split("_")
@@ -60,8 +63,8 @@ def split_takes(root: Path, test_fraction: float, train_takes: int, test_takes: 
             pairs.setdefault((parts[1], parts[2]), []).append(parts[3])
     train, test = {}, {}
     for pair, ids in pairs.items():
-        te = [i for i in ids if _hash01(i) < test_fraction]
-        tr = [i for i in ids if _hash01(i) >= test_fraction]
+        te = [i for i in ids if split_of(i) == "test"]
+        tr = [i for i in ids if split_of(i) == "train"]
         train[pair], test[pair] = tr[:train_takes], te[:test_takes]
     return train, test
 
@@ -72,13 +75,15 @@ def main(argv=None) -> int:
     ap.add_argument("--space", default="minilm", help="frozen space (default minilm: offline)")
     ap.add_argument("--train-takes", type=int, default=8, help="training takes per (content, style) pair (default 8)")
     ap.add_argument("--test-takes", type=int, default=4, help="test takes per pair (default 4)")
-    ap.add_argument("--test-fraction", type=float, default=0.2, help="share of take ids held out (default 0.2)")
     ap.add_argument("--max-steps", type=int, default=700, help="optimizer steps (default 700; 0.4 s each on 2 free "
                                                                 "cores)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads for training (default 1: far faster "
                     "than torch's default on a busy 2-core machine; 0: torch's default)")
     ap.add_argument("--eval-only", action="store_true", help="evaluate the existing run in --out")
     ap.add_argument("--json", default=None, help="write results here (default OUT/bench_bandai.json)")
+    ap.add_argument("--judge", default=None, metavar="DIR",
+                    help="also score the style edit and text → motion with this independent judge (`mcl judge "
+                         "train --data 'bandai?split=train' --out DIR`) instead of the run grading its own decodes")
     args = ap.parse_args(argv)
 
     from mcl.data.bandai import CONTENTS, STYLES, _data_root, default_bandai_path, extract_bandai, load_bandai
@@ -102,14 +107,14 @@ def main(argv=None) -> int:
     from mcl.training.loop import train
 
     root = _data_root(extract_bandai(archive) if archive.is_file() else archive)
-    train_ids, test_ids = split_takes(root, args.test_fraction, args.train_takes, args.test_takes)
+    train_ids, test_ids = split_takes(root, args.train_takes, args.test_takes)
     overlap = {i for v in train_ids.values() for i in v} & {i for v in test_ids.values() for i in v}
     assert not overlap, f"take ids on both sides: {sorted(overlap)}"
     report = SkipReport()
     tmp = Path(tempfile.mkdtemp(prefix="bandai-bench-"))
     t0 = time.time()
-    result: dict = {"protocol": {k: getattr(args, k) for k in ("train_takes", "test_takes", "test_fraction",
-                                                                "max_steps", "space")}}
+    result: dict = {"protocol": {k: getattr(args, k) for k in ("train_takes", "test_takes", "max_steps", "space")}}
+    result["protocol"]["split"] = "mcl/data/bandai_split.json (test take ids held out in every pair)"
     train_clips = load_bandai(subset_folder(root, train_ids, tmp / "train"), report=SkipReport())
     print(f"train: {len(train_clips)} clips from {len(train_ids)} (content, style) pairs")
     if not args.eval_only:
@@ -140,6 +145,20 @@ def main(argv=None) -> int:
     result["style_edit_captions"] = evaluate.edit_score(run, walk_normal, "a person walks in a normal way",
                                                         "a person walks in an elderly way", STYLES, "elderly",
                                                         prompt=style_prompts)
+    if args.judge:
+        from mcl.latent.judge import Judge
+
+        judge = Judge.load(args.judge)
+        result["judge"] = {"dir": args.judge, "held_out_top1": {h: d["top1"] for h, d in
+                                                                 (judge.info.get("held_out") or {}).items()}}
+        result["judged_style_edit"] = evaluate.judged_edit(run, judge, walk_normal, "normal", "elderly", "style",
+                                                           "elderly")
+        result["judged_style_edit_captions"] = evaluate.judged_edit(
+            run, judge, walk_normal, "a person walks in a normal way", "a person walks in an elderly way", "style",
+            "elderly")
+        result["judged_content_prompts"] = evaluate.judged_generation(run, judge, content_prompts,
+                                                                      {"content": list(CONTENTS)})
+        result["judged_style_prompts"] = evaluate.judged_generation(run, judge, style_prompts, {"style": list(STYLES)})
     result["skipped"] = len(report)
     result["minutes_total"] = round((time.time() - t0) / 60, 1)
 
@@ -161,6 +180,14 @@ def main(argv=None) -> int:
         d = result[k]
         print(f"{k:20s} walk/normal {d['edit']}: classified elderly {d['before']:.1f}% → {d['after']:.1f}% "
               f"(latent itself {d['after_latent']:.1f}%, {d['n']} windows)")
+    if args.judge:
+        for k in ("judged_style_edit", "judged_style_edit_captions"):
+            d = result[k]
+            print(f"{k:27s} judged elderly {d['before']:.1f}% → {d['after']:.1f}% (real windows {d['real']:.1f}%, "
+                  f"{d['n']} windows; judge style top-1 on held-out takes "
+                  f"{result['judge']['held_out_top1'].get('style')}%)")
+        print(f"judged text → motion: content = prompted {result['judged_content_prompts']['content']['pct']:.1f}%, "
+              f"style = prompted {result['judged_style_prompts']['style']['pct']:.1f}%")
     if len(report):
         print(report.summary(limit=3))
     out = Path(args.json or Path(args.out) / "bench_bandai.json")

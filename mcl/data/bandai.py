@@ -5,12 +5,20 @@ into `cfg/content_label.txt` and `cfg/style_label.txt`). Each clip becomes an SM
 `rigs/bandai.json`) with `labels = {"content", "style", "id"}` and several natural captions in `texts`.
 The dataset is licensed CC BY-NC 4.0 (Bandai Namco Research): non-commercial use, with attribution.
 
+Held-out split. `bandai_split.json` (beside this module, shipped with mcl) publishes a FIXED split by take id: a take
+id (the `{id}` of the file name, 001–104) is a test id when `int(sha256(id).hexdigest()[:8], 16) / 16**8 < 0.2`
+(`split_rule`), and a test id is held out in every (content, style) pair, so no take is on both sides: 20 of the
+104 ids, 398 of the 2,902 clips. `load_bandai(split="train" | "test")` (spec `bandai?split=test`) reads one side;
+the default `"all"` reads every clip.
+
 Example:
     from mcl.data.bandai import load_bandai
     walks = load_bandai(contents=["walk"], styles=["elderly"], limit=5)
+    held_out = load_bandai(split="test")
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -27,14 +35,79 @@ from .errors import DataError, SkipReport
 from .labels import bandai_captions, load_folder
 from .motion import Motion
 
-__all__ = ["CONTENTS", "STYLES", "ARCHIVE_NAME", "default_bandai_path", "bandai_cache_dir", "extract_bandai",
-           "load_bandai"]
+__all__ = ["CONTENTS", "STYLES", "ARCHIVE_NAME", "SPLITS", "SPLIT_FILE", "default_bandai_path", "bandai_cache_dir",
+           "extract_bandai", "load_bandai", "split_rule", "make_split", "published_split", "split_of"]
 
 CONTENTS = ("walk", "walk-turn-left", "walk-turn-right", "run", "wave-both-hands", "wave-left-hand",
             "wave-right-hand", "raise-up-both-hands", "raise-up-left-hand", "raise-up-right-hand")
 STYLES = ("active", "elderly", "exhausted", "feminine", "masculine", "normal", "youthful")
 ARCHIVE_NAME = "bandai-namco-ds2.tar.xz"
 PATTERN = "dataset-2_{content}_{style}_{id}"
+SPLITS = ("all", "train", "test")
+SPLIT_FILE = Path(__file__).with_name("bandai_split.json")
+TEST_FRACTION = 0.2
+
+
+def split_rule(take_id: str, test_fraction: float = TEST_FRACTION) -> bool:
+    """True when `take_id` (e.g. "010") is held out: the first 8 hex digits of sha256(id), read as a fraction of
+    16**8, fall below `test_fraction`. The rule `bandai_split.json` was made with (and bench/bandai_eval.py used).
+
+    Example: `split_rule("010")` → True, `split_rule("001")` → False.
+    """
+    return int(hashlib.sha256(take_id.encode()).hexdigest()[:8], 16) / 16 ** 8 < test_fraction
+
+
+def make_split(take_ids, test_fraction: float = TEST_FRACTION) -> dict:
+    """The content of `bandai_split.json` for these take ids (how the published file was made).
+
+    Example: `make_split([f"{i:03d}" for i in range(1, 105)])["test_ids"][:3]` → `['010', '015', '023']`.
+    """
+    ids = sorted(set(take_ids))
+    test = [i for i in ids if split_rule(i, test_fraction)]
+    return {
+        "dataset": "Bandai-Namco-Research-Motiondataset-2 (ds-2), files dataset-2_{content}_{style}_{id}.bvh",
+        "how": f"a take id is a test id when int(sha256(id.encode()).hexdigest()[:8], 16) / 16**8 < {test_fraction} "
+               "(mcl.data.bandai.split_rule); a test id is held out in every (content, style) pair, so no take "
+               "is on both sides. Made with mcl.data.bandai.make_split over the ids found in the archive.",
+        "test_fraction": test_fraction,
+        "test_ids": test,
+        "train_ids": [i for i in ids if i not in test],
+    }
+
+
+def published_split(path: str | os.PathLike | None = None) -> dict[str, frozenset[str]]:
+    """`{"train": ids, "test": ids}` from the published `bandai_split.json` (or `path`), checked: no id on both sides.
+
+    Example: `len(published_split()["test"])` → 20.
+    """
+    return _read_split(str(Path(path) if path is not None else SPLIT_FILE))
+
+
+@functools.lru_cache(maxsize=8)
+def _read_split(path: str) -> dict[str, frozenset[str]]:
+    try:
+        d = json.loads(Path(path).read_text())
+        test, train = frozenset(map(str, d["test_ids"])), frozenset(map(str, d["train_ids"]))
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise DataError(path, f"unreadable split file ({e!r})",
+                        'expected {"test_ids": [...], "train_ids": [...]} (reinstall mcl)') from None
+    both = sorted(test & train)
+    if both:
+        raise DataError(path, f"take ids on both sides of the split: {both}", "reinstall mcl")
+    return {"train": train, "test": test}
+
+
+def split_of(take_id: str) -> str:
+    """"test" or "train" for a take id: the published list, or for an id it does not name, the same `split_rule`.
+
+    Example: `split_of("010")` → "test".
+    """
+    sp = published_split()
+    if take_id in sp["test"]:
+        return "test"
+    if take_id in sp["train"]:
+        return "train"
+    return "test" if split_rule(take_id) else "train"
 
 
 def default_bandai_path() -> Path | None:
@@ -111,12 +184,14 @@ def _label_list(path: Path) -> list[str] | None:
 
 def load_bandai(path: str | os.PathLike | None = None, report: SkipReport | None = None, limit: int | None = None,
                 contents: list[str] | tuple[str, ...] | None = None,
-                styles: list[str] | tuple[str, ...] | None = None, cache: bool = True) -> list[Motion]:
+                styles: list[str] | tuple[str, ...] | None = None, cache: bool = True,
+                split: str = "all") -> list[Motion]:
     """Bandai-Namco ds-2 clips as SMPL-24 motions at 30 fps, with labels and captions.
 
     `path`: the extracted folder or the `.tar.xz` (extracted once into `bandai_cache_dir()`); None =
-    `default_bandai_path()`. `contents` / `styles` filter by name (see `CONTENTS`, `STYLES`); `limit` keeps the
-    first n matching files (sorted by name). A file whose name disagrees with its JSON is skipped and reported.
+    `default_bandai_path()`. `contents` / `styles` filter by name (see `CONTENTS`, `STYLES`); `split`: "all"
+    (default), or "train" / "test", the sides of the published held-out split by take id (`split_of`); `limit` keeps
+    the first n matching files (sorted by name). A file whose name disagrees with its JSON is skipped and reported.
     `cache`: keep the result in the motion cache (`mcl.data.cache`), keyed by the selected files (path, size,
     mtime), the parser/retarget code, the rig table and the SMPL skeleton, so a second load reads one file.
     Example: `ms = load_bandai(limit=3); ms[0].labels, ms[0].texts[:2]`.
@@ -128,6 +203,8 @@ def load_bandai(path: str | os.PathLike | None = None, report: SkipReport | None
     if not path.exists():
         raise DataError(path, "no such file or folder", "pass the extracted folder or the .tar.xz")
     root = _data_root(extract_bandai(path) if path.is_file() else path)
+    if split not in SPLITS:
+        raise DataError(f"Bandai-Namco ds-2 split={split!r}", "unknown split", f"choose from {', '.join(SPLITS)}")
     for name, given, known in (("content", contents, CONTENTS), ("style", styles, STYLES)):
         bad = sorted(set(given or ()) - set(known))
         if bad:
@@ -140,7 +217,8 @@ def load_bandai(path: str | os.PathLike | None = None, report: SkipReport | None
     for f in sorted((root / "data").glob("*.bvh")):
         parts = f.stem.split("_")
         if len(parts) == 4 and (contents is None or parts[1] in contents) and (styles is None or parts[2] in styles):
-            files.append(f)
+            if split == "all" or split_of(parts[3]) == split:
+                files.append(f)
         elif len(parts) != 4:
             report.add(f, f"file name does not match '{PATTERN}'")
     if limit is not None:

@@ -5,8 +5,9 @@ A spec is `SOURCE[:PATH][?KEY=VALUE&KEY=VALUE]`:
     deepmimic                                 the 15 DeepMimic clips that ship with pybullet (the default data)
     deepmimic?clips=walk,run                  some of them
     synthetic?n=16&frames=240&seed=0          SYNTHETIC swings, for tests only (never training or demo data)
-    bandai  |  bandai:PATH?limit=100&contents=walk,run&styles=elderly
-                                              Bandai-Namco ds-2 (the shared archive by default, or PATH)
+    bandai  |  bandai:PATH?limit=100&contents=walk,run&styles=elderly&split=train|test|all
+                                              Bandai-Namco ds-2 (the shared archive by default, or PATH); split=
+                                              one side of the published held-out split by take id (default all)
     amass:AMASS_ROOT?babel=BABEL_DIR&split=val&fps=30
                                               AMASS with BABEL labels (without babel=: unlabelled AMASS files);
                                               fps=30 resamples while loading (all of AMASS at 120 fps is GBs),
@@ -102,7 +103,8 @@ def _load_synthetic(spec: DataSpec, report: SkipReport, progress: bool) -> list[
 
 def _load_bandai(spec: DataSpec, report: SkipReport, progress: bool) -> list[Motion]:
     return bandai.load_bandai(spec.path, report=report, limit=spec.int_option("limit", None),
-                       contents=spec.list_option("contents"), styles=spec.list_option("styles"))
+                       contents=spec.list_option("contents"), styles=spec.list_option("styles"),
+                       split=spec.options.get("split") or "all")
 
 
 def _load_amass(spec: DataSpec, report: SkipReport, progress: bool) -> list[Motion]:
@@ -192,7 +194,8 @@ SOURCES: dict[str, _Source] = {
                          "synthetic[?n=16&frames=240&seed=0]", ("n", "frames", "seed"), "none", _load_synthetic,
                          lambda: (True, "generated on the fly (tests only)")),
     "bandai": _Source("Bandai-Namco ds-2: 2,902 BVH clips, 10 actions × 7 styles, with captions (CC BY-NC 4.0)",
-                      "bandai[:PATH][?limit=N&contents=walk,run&styles=elderly]", ("limit", "contents", "styles"),
+                      "bandai[:PATH][?limit=N&contents=walk,run&styles=elderly&split=train|test|all]",
+                      ("limit", "contents", "styles", "split"),
                       "optional", _load_bandai, _bandai_status),
     "amass": _Source("AMASS SMPL-H mocap with BABEL action labels (the paper's training data)",
                      "amass:AMASS_ROOT[?babel=BABEL_DIR&split=train|val&fps=30&cache=0]",

@@ -1,4 +1,4 @@
-"""`mcl generate`, `mcl edit`, `mcl interpolate`, `mcl eval`: the latent toolkit from the shell.
+"""`mcl generate`, `mcl edit`, `mcl interpolate`, `mcl eval`, `mcl judge`: the latent toolkit from the shell.
 
 Outputs by extension: `.mp4` / `.gif` (rendered with `mcl.render.save_video`), `.npz` (arrays `poses (N, T, 24, 3)`,
 `trans (N, T, 3)`, `fps`, `texts`; no pickles) or `.json` (one record per motion). Motion operands of `edit` and
@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections import Counter
 from pathlib import Path
 
+import torch
+
 from ..data.amass import babel_action_classes
+from ..data.labels import _CONTENT_PHRASES, _a, bandai_captions
 from ..data.errors import DataError, SkipReport
-from ..data.sources import load as load_motions
+from ..data.sources import DataSpec, load as load_motions, parse_spec
 from ..data.windows import WINDOW_FPS, make_windows
 from ..quiet import no_progress_bars
 from ..training.batches import fit_to_window, split_motions
@@ -21,6 +25,7 @@ from ..training import checkpoint
 from ..validate import count, finite
 from . import evaluate
 from .io import FORMATS, load_npz_motions, save_motions
+from .judge import WEAK_BELOW, Judge, train_judge
 from .ops import calibrate, compose_parts, decode, edit, interpolate, latents, text_to_motion
 
 
@@ -198,6 +203,64 @@ def _table(rows: list[tuple[str, object]]) -> str:
     return "\n".join(f"{k:<{w}}  {v:.2f}" if isinstance(v, float) else f"{k:<{w}}  {v}" for k, v in rows)
 
 
+def _judged(run, ws, args) -> tuple[dict, list]:
+    """`mcl eval judged`: decodes of the run scored by an independent judge (`mcl judge train`), never by the run.
+
+    Prompts are built from the judge's own classes: "a person {verb}" per content, "{a/an} {style} person" per style,
+    and the Bandai captions of every (content, style) pair; the edit is `--edit-content`/`--edit-from` windows of
+    `--data` + (`--edit-to` − `--edit-from`), as words and as captions. Also the judge on the real windows and on
+    their reconstructions (the ceiling for any decode)."""
+    if not args.judge:
+        raise ValueError("mcl eval judged needs --judge DIR (a judge written by `mcl judge train`)")
+    judge = Judge.load(args.judge)
+    missing = [h for h in ("content", "style") if h not in judge.heads]
+    if missing:
+        raise ValueError(f"{args.judge}: the judge has no {missing} head(s); judged evaluation needs content and "
+                         f"style heads (mcl judge train --labels content,style)")
+    contents, styles = judge.heads["content"].classes, judge.heads["style"].classes
+    verb = {c: _CONTENT_PHRASES.get(c, (c.replace("-", " ") + "s",))[0] for c in contents}
+    held = judge.info.get("held_out") or {}
+    r: dict = {"judge": str(args.judge), "judge_held_out_top1": {h: held.get(h, {}).get("top1") for h in judge.heads},
+               "judge_weak_heads": [h for h, w in judge.weak().items() if w]}
+    rows: list[tuple[str, object]] = [(f"judge {h} top-1 on its real held-out windows %", v if v is not None else
+                                       "not measured") for h, v in r["judge_held_out_top1"].items()]
+    r["reconstruction"] = evaluate.judged_reconstruction(run, judge, ws)
+    for h, d in r["reconstruction"].items():
+        rows += [(f"{h}: judge on --data real windows %", d["real"]), (f"{h}: judge on their reconstructions %",
+                                                                        d["reconstructed"])]
+    r["content_prompts"] = evaluate.judged_generation(run, judge, [f"a person {verb[c]}" for c in contents],
+                                                      {"content": contents})
+    r["style_prompts"] = evaluate.judged_generation(run, judge, [f"{_a(s)} person" for s in styles], {"style": styles})
+    pairs = [(c, s_) for c in contents for s_ in styles]
+    caps = [(c, s_, t) for c, s_ in pairs for t in bandai_captions(c, s_)]
+    r["caption_prompts"] = evaluate.judged_generation(run, judge, [t for _, _, t in caps],
+                                                      {"content": [c for c, _, _ in caps],
+                                                       "style": [s_ for _, s_, _ in caps]})
+    rows += [("'a person {verb}' → judged content = prompted %", r["content_prompts"]["content"]["pct"]),
+             ("'{a style} person' → judged style = prompted %", r["style_prompts"]["style"]["pct"]),
+             ("captions → judged content = prompted %", r["caption_prompts"]["content"]["pct"]),
+             ("captions → judged style = prompted %", r["caption_prompts"]["style"]["pct"])]
+    base = [w for w in ws if w.labels.get("content") == args.edit_content and w.labels.get("style") == args.edit_from]
+    if not base:
+        r["edit"] = {"skipped": f"no {args.edit_content}/{args.edit_from} windows in --data"}
+        rows.append(("style edit", r["edit"]["skipped"]))
+    else:
+        ph = _CONTENT_PHRASES.get(args.edit_content, (args.edit_content.replace("-", " ") + "s",))[0]
+        r["edit"] = evaluate.judged_edit(run, judge, base, args.edit_from, args.edit_to, "style", args.edit_to,
+                                         scale=args.scale)
+        r["edit_captions"] = evaluate.judged_edit(run, judge, base, f"a person {ph} in {_a(args.edit_from)} way",
+                                                  f"a person {ph} in {_a(args.edit_to)} way", "style", args.edit_to,
+                                                  scale=args.scale)
+        for k in ("edit", "edit_captions"):
+            d = r[k]
+            rows.append((f"{k}: {args.edit_content}/{args.edit_from} {d['edit']} judged {args.edit_to} %",
+                         f"{d['before']:.1f} → {d['after']:.1f} (real windows {d['real']:.1f}, n={d['n']})"))
+    for h in r["judge_weak_heads"]:
+        rows.append((f"WARNING: the judge's {h} head", f"held-out top-1 below {WEAK_BELOW:.0f} % (or unmeasured): "
+                                                       f"its scores mean little"))
+    return r, rows
+
+
 def run_eval(args) -> int:
     if args.per_item and args.task not in ("reconstruction", "recognition"):
         raise ValueError(f"--per-item: {args.task} has no per-window results (reconstruction and recognition do)")
@@ -236,6 +299,9 @@ def _eval(args) -> int:
         result.update(r)
         rows = [("top1 %", r["top1"]), ("top5 %", r["top5"]), ("windows", r["n"]), ("classes", len(r["classes"]))]
         rows += [(f"  {c}", v) for c, v in r["per_class"].items()]
+    elif args.task == "judged":
+        r, rows = _judged(run, ws, args)
+        result.update(r)
     elif args.task == "retrieval":
         r = evaluate.retrieval(run, ws, report=report)
         result.update(r)
@@ -255,6 +321,78 @@ def _eval(args) -> int:
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(result, indent=2, default=str))
+        print(f"wrote {args.json}")
+    return 0
+
+
+# --- mcl judge ---------------------------------------------------------------------------------------------------
+
+def _held_out_spec(data: str, held_out: str) -> str | None:
+    if held_out == "none":
+        return None
+    if held_out != "auto":
+        return held_out
+    spec = parse_spec(data)
+    if spec.options.get("split") == "train" and spec.source == "bandai":
+        return str(DataSpec(spec.source, spec.path, dict(spec.options, split="test")))
+    return None
+
+
+def _real_windows(spec: str, report: SkipReport, quiet: bool, stride: int | None = None):
+    ws = make_windows(load_motions(spec, report, progress=not quiet, required=True), stride=stride, report=report)
+    if not ws:
+        raise ValueError(f"--data {spec!r}: no 60-frame windows\n{report.summary()}")
+    return ws
+
+
+def _print_scores(scores: dict) -> None:
+    for head, d in scores.items():
+        print(f"{head}: top-1 {d['top1']:.1f} % on {d['n']} real windows (chance {d['chance']:.1f} %)")
+        print("  per class: " + ", ".join(f"{c} {v:.0f}" for c, v in d["per_class"].items()))
+        w = max(len(c) for c in d["classes"])
+        print(f"  confusion (rows true, columns judged: {', '.join(c[:6] for c in d['classes'])})")
+        for c, row in zip(d["classes"], d["confusion"]):
+            print(f"    {c:<{w}} " + " ".join(f"{v:4d}" for v in row))
+
+
+def run_judge_train(args) -> int:
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    labels = [x.strip() for x in args.labels.split(",") if x.strip()]
+    if args.stride < 1:
+        raise ValueError(f"--stride {args.stride}: expected ≥ 1")
+    with no_progress_bars(args.quiet):
+        report = SkipReport()
+        ws = _real_windows(args.data, report, args.quiet, stride=args.stride)
+        held_spec = _held_out_spec(args.data, args.held_out)
+        held = _real_windows(held_spec, SkipReport(), args.quiet) if held_spec else None
+        print(f"training the judge on {len(ws)} real windows of {args.data}"
+              + (f"; held out: {len(held)} windows of {held_spec}" if held else "; no held-out data"))
+        judge = train_judge(ws, labels, C=args.C, held_out=held, data=args.data, progress=not args.quiet,
+                            report=report)
+    judge.info["held_out_data"] = held_spec
+    judge.info["stride"] = args.stride
+    out = judge.save(args.out)
+    if judge.info.get("held_out"):
+        _print_scores(judge.info["held_out"])
+    if judge.info.get("warning"):
+        print(f"WARNING: {judge.info['warning']}")
+    if len(report):  # one line per kind of reason ("shorter than a window (47 < 60 frames)" → one kind)
+        kinds = Counter(why.split(" (")[0] for _, why in report.skipped)
+        print(f"skipped {len(report)} item(s) of --data: " + "; ".join(f"{n} × {k}" for k, n in kinds.items()))
+    print(f"wrote {out / 'judge.json'} and {out / 'judge.safetensors'}")
+    return 0
+
+
+def run_judge_eval(args) -> int:
+    judge = Judge.load(args.judge)
+    with no_progress_bars(args.quiet):
+        ws = _real_windows(args.data, SkipReport(), args.quiet)
+        scores = judge.evaluate(ws, progress=not args.quiet)
+    _print_scores(scores)
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps({"judge": args.judge, "data": args.data, **scores}, indent=1))
         print(f"wrote {args.json}")
     return 0
 
@@ -324,9 +462,10 @@ def register(sub) -> None:
                                    "mcl eval recognition --run R --data bandai --label-key style --json out.json; "
                                    "mcl eval recognition --run R --data 'bvh:mocap/?labels=labels.csv' "
                                    "--classes walk,run,jump")
-    p.add_argument("task", choices=["reconstruction", "recognition", "retrieval", "generation"],
+    p.add_argument("task", choices=["reconstruction", "recognition", "retrieval", "generation", "judged"],
                    help="reconstruction: MPJPE + joint angles; recognition: zero-shot top-1/5; retrieval: TMR R@k "
-                        "+ MedR; generation: is each clip's own text decoded nearest to that clip")
+                        "+ MedR; generation: is each clip's own text decoded nearest to that clip; judged: "
+                        "generations and a style edit scored by an independent judge (--judge)")
     p.add_argument("--data", required=True, help="data spec: deepmimic, bandai[:PATH], bvh:FOLDER?labels=..&rig=.., "
                                                   "asf:.., amass:ROOT?babel=DIR&split=val, synthetic")
     p.add_argument("--classes", help="class names: comma-separated, a file with one per line, or babel60 (BABEL's "
@@ -354,5 +493,40 @@ def register(sub) -> None:
     p.add_argument("--limit", type=int, default=0, help="use only the first N clips (0: all)")
     p.add_argument("--lengths", default=None, help="reconstruction: also decode at these lengths, e.g. 30,60,120")
     p.add_argument("--json", help="also write the full result as JSON here")
+    p.add_argument("--judge", metavar="DIR", help="judged: the judge folder written by `mcl judge train`")
+    p.add_argument("--edit-content", default="walk", help="judged: content of the windows edited (default walk)")
+    p.add_argument("--edit-from", default="normal", help="judged: their style, the edit's minus (default normal)")
+    p.add_argument("--edit-to", default="elderly", help="judged: the edit's plus and target style (default elderly)")
+    p.add_argument("--scale", type=finite, default=1.0, help="judged: strength of the edit (default 1)")
     _run_args(p, output=False)
     p.set_defaults(func=run_eval)
+
+    p = sub.add_parser("judge", help="an independent judge (classifier on real motions) for decoded motions",
+                       description="Train or measure a judge: one logistic regression per label (e.g. content, "
+                                   "style) on joint positions and velocities of REAL 60-frame windows. "
+                                   "Example: mcl judge train --data 'bandai?split=train' --out judges/bandai")
+    jsub = p.add_subparsers(dest="judge_command", metavar="ACTION", required=True)
+    q = jsub.add_parser("train", help="train on real motions, measure on held-out real motions, save (no pickle)",
+                        description="Example: mcl judge train --data 'bandai?split=train' --out judges/bandai "
+                                    "(held out: 'bandai?split=test', chosen automatically for bandai?split=train)")
+    q.add_argument("--data", required=True, help="data spec of REAL labelled motions, e.g. 'bandai?split=train'")
+    q.add_argument("--held-out", metavar="SPEC", default="auto",
+                   help="labelled real motions never trained on, to measure the judge (default auto: the same spec "
+                        "with split=test when --data has split=train; 'none' to skip)")
+    q.add_argument("--labels", default="content,style", help="label keys, one head each (default content,style)")
+    q.add_argument("--out", required=True, help="folder for judge.json + judge.safetensors")
+    q.add_argument("--stride", type=int, default=30, help="training window stride in frames (default 30; held-out "
+                                                          "windows do not overlap)")
+    q.add_argument("--C", type=finite, default=1.0, help="inverse L2 strength of the logistic regressions (default "
+                                                          "1, chosen by 3-fold cross-validation over Bandai train "
+                                                          "take ids)")
+    q.add_argument("--threads", type=int, default=1, help="torch threads for the features (default 1)")
+    q.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    q.set_defaults(func=run_judge_train)
+    q = jsub.add_parser("eval", help="a judge's top-1 and confusion on labelled real motions",
+                        description="Example: mcl judge eval --judge judges/bandai --data 'bandai?split=test'")
+    q.add_argument("--judge", required=True, metavar="DIR", help="folder written by mcl judge train")
+    q.add_argument("--data", required=True, help="data spec of labelled real motions")
+    q.add_argument("--json", help="also write the result as JSON here")
+    q.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    q.set_defaults(func=run_judge_eval)

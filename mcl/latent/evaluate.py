@@ -9,6 +9,8 @@ and returns a flat dict of numbers (JSON-ready) plus, where items were left out,
   labels is among the k best (the BABEL-60 rule). `babel60` runs the paper's protocol on AMASS + BABEL val.
 - `retrieval`: text↔motion R@1/2/3/5/10 and MedR with TMR's "all" and "batches of 32" protocols.
 - `text_to_motion_match`: does generating from a clip's own text land closer to that clip than to the others?
+- `judged_generation`, `judged_edit`, `judged_reconstruction`: decoded motions scored by an independent judge
+  (`mcl.latent.judge`, trained on real motions only), never by the model that decoded them.
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from ..data.sources import load
 from ..data.windows import WINDOW_FPS, make_windows, windows as cut
 from ..training.batches import fit_to_window
 from . import metrics, ops as latent
+from .judge import Judge
 
 
 def _joints(m: Motion) -> np.ndarray:
@@ -300,3 +303,78 @@ def edit_score(loaded, windows: Sequence[Motion], minus: str, plus: str, class_n
 def label_counts(windows: Sequence[Motion], label_key: str) -> dict[str, int]:
     """How many windows carry each label under `label_key` (for a quick look at a labelled set)."""
     return dict(Counter(lab for w in windows for lab in window_labels(w, label_key)).most_common())
+
+
+# --- judged by an independent classifier -----------------------------------------------------------------------------
+
+def _pct(hits) -> float:
+    return round(100.0 * float(np.mean(hits)), 2) if len(hits) else float("nan")
+
+
+def judged_generation(loaded, judge: Judge, prompts: Sequence[str], expected: dict[str, Sequence[str]],
+                      n_frames: int = 60) -> dict:
+    """Text → motion for each prompt, the decode classified by `judge`; per head the % judged as `expected[head][i]`.
+
+    Returns `{head: {"pct", "n", "judged": {class: count}}, "items": [per prompt: prompt, expected_*, judged_*]}`.
+    Example: `judged_generation(run, judge, ["a person runs"], {"content": ["run"]})["content"]["pct"]`.
+    """
+    prompts = list(prompts)
+    for head, exp in expected.items():
+        if head not in judge.heads:
+            raise ValueError(f"the judge has no head {head!r} (it has {sorted(judge.heads)})")
+        if len(exp) != len(prompts):
+            raise ValueError(f"expected[{head!r}] has {len(exp)} labels for {len(prompts)} prompts")
+    pred = judge.predict(latent.text_to_motion(loaded, prompts, n_frames=n_frames))
+    out: dict = {}
+    for head, exp in expected.items():
+        out[head] = {"pct": _pct([p == e for p, e in zip(pred[head], exp)]), "n": len(prompts),
+                     "judged": dict(Counter(pred[head]).most_common())}
+    out["items"] = [dict({"prompt": t}, **{f"expected_{h}": expected[h][i] for h in expected},
+                         **{f"judged_{h}": pred[h][i] for h in pred}) for i, t in enumerate(prompts)]
+    return out
+
+
+def judged_edit(loaded, judge: Judge, windows: Sequence[Motion], minus: str, plus: str, head: str, target: str,
+                scale: float = 1.0) -> dict:
+    """The edit `z + scale · (plus − minus)` of each window, decoded and classified by `judge`'s `head`.
+
+    Returns `after` (% of edited decodes judged `target`), `before` (the unedited decodes), `real` (the real windows
+    themselves), the judged class counts after the edit and `n`. Example (Bandai): `judged_edit(run, judge,
+    walk_normal, "normal", "elderly", "style", "elderly")`.
+    """
+    if head not in judge.heads:
+        raise ValueError(f"the judge has no head {head!r} (it has {sorted(judge.heads)})")
+    if target not in judge.heads[head].classes:
+        raise ValueError(f"target {target!r} is not one of the judge's {head} classes {judge.heads[head].classes}")
+    if not windows:
+        raise ValueError("judged_edit() got no windows")
+    windows = [w.resample(WINDOW_FPS) for w in windows]
+    n = windows[0].num_frames
+    z = latent.encode(loaded, windows)
+    zm, zp = latent.text_latents(loaded, [minus, plus])
+    after = judge.predict(latent.decode(loaded, latent.edit_latent(z, zm, zp, scale), n_frames=n))[head]
+    before = judge.predict(latent.decode(loaded, z, n_frames=n))[head]
+    real = judge.predict(windows)[head]
+    return {"after": _pct([p == target for p in after]), "before": _pct([p == target for p in before]),
+            "real": _pct([p == target for p in real]), "n": len(windows), "head": head, "target": target,
+            "edit": f"+ {scale}·('{plus}' − '{minus}')", "judged_after": dict(Counter(after).most_common())}
+
+
+def judged_reconstruction(loaded, judge: Judge, windows: Sequence[Motion]) -> dict:
+    """Per judge head: top-1 (%) of the judge on the REAL windows and on their encode → decode reconstructions.
+
+    The reconstruction number is the ceiling a decode can reach with this judge; the real one is the judge's own
+    accuracy on this data. Windows without a label of a head are left out of that head.
+    """
+    if not windows:
+        raise ValueError("judged_reconstruction() got no windows")
+    windows = [w.resample(WINDOW_FPS) for w in windows]
+    real = judge.predict(windows)
+    rec = judge.predict(latent.reconstruct(loaded, windows))
+    out = {}
+    for head, h in judge.heads.items():
+        sel = [i for i, w in enumerate(windows) if w.labels.get(h.label_key) in h.classes]
+        true = [windows[i].labels[h.label_key] for i in sel]
+        out[head] = {"real": _pct([real[head][i] == t for i, t in zip(sel, true)]),
+                     "reconstructed": _pct([rec[head][i] == t for i, t in zip(sel, true)]), "n": len(sel)}
+    return out

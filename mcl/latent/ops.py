@@ -244,7 +244,7 @@ def reconstruct(loaded, motions: Sequence[Motion], n_frames: int | None = None) 
     z = encode(loaded, motions)
     out = []
     for m, zi in zip(motions, z):
-        d = decode(loaded, zi, n_frames or m.num_frames, texts=m.texts[:1])[0]
+        d = decode(loaded, zi, n_frames or m.num_frames, texts=m.texts[:1] or None)[0]  # a motion may have no text
         out.append(d.replace(trans=d.trans - d.trans[:1] + m.trans[:1],
                              source={"dataset": "reconstruction", "name": m.name}))
     return out
