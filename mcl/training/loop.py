@@ -356,7 +356,7 @@ def _train(cfg: TrainConfig, motions, space, latest: dict | None, early: list[st
     net = model if world == 1 else torch.nn.parallel.DistributedDataParallel(
         model, device_ids=[device.index] if device.type == "cuda" else None)
 
-    epoch, first_batch, step = at.epoch, at.first_batch, at.step
+    epoch, first_batch, step, finished = at.epoch, at.first_batch, at.step, False
     bar = tqdm(total=total_steps, initial=min(step, total_steps), desc="training", disable=not (cfg.progress and main),
                dynamic_ncols=True)
     t0 = time.time()
@@ -405,11 +405,17 @@ def _train(cfg: TrainConfig, motions, space, latest: dict | None, early: list[st
             epoch, first_batch = epoch + 1, 0
             if saver.due(step >= total_steps or epoch >= cfg.epochs, cfg.checkpoint_seconds):
                 saver.save(epoch, 0, step, {"train": last, "val": val})
+        finished = True
     finally:
         torch.set_num_threads(threads_before)
         bar.close()
         metrics.close()
         if own_pg:
+            # DDP's reducer goes before its process group, and the ranks leave together: a rank that tore the group
+            # down under a live DDP object could hang in its destructor after rank 0 had exited
+            net = None
+            if finished:
+                dist.barrier()
             dist.destroy_process_group()
     return run
 
