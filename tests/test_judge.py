@@ -193,6 +193,31 @@ def test_eval_judged_on_a_tiny_run(fake_data, tmp_path, monkeypatch, capsys):
     assert r["reconstruction"]["style"]["real"] == 100.0 and r["judge_weak_heads"] == []
     assert 0 <= r["edit"]["after"] <= 100 and r["edit"]["real"] == 0.0  # real walk/normal: never judged elderly
     assert "judged elderly" in capsys.readouterr().out
+    d = r["interpolation"]
+    assert d["n"] == 30 and d["steps"] == 5 and len(d["items"]) == 30 and d["real"] == 100.0
+    assert all(it["a"] != it["b"] and len(it["judged"]) == 5 for it in d["items"])
+
+
+def test_judged_interpolation_scores_the_path_not_the_model(trained, monkeypatch):
+    """With a 'model' whose decode is the real window nearest to z (z = one-hot window index), a path from A to B
+    decodes A for t < 1/2 and B after: every endpoint right, one switch each; a decoder that returns A all the way
+    scores end 0 % and one switch 0 %."""
+    ws = fake_set(2, seed=2)
+    eye = torch.eye(len(ws))
+    index = {id(w): i for i, w in enumerate(ws)}
+    monkeypatch.setattr(evaluate.latent, "encode", lambda loaded, motions: eye[[index[id(m)] for m in motions]])
+    monkeypatch.setattr(evaluate.latent, "decode", lambda loaded, z, n_frames=60: [ws[int(i)] for i in z.argmax(1)])
+    d = evaluate.judged_interpolation(None, trained, ws, "content", pairs=12, steps=5)
+    assert (d["start"], d["end"], d["both"], d["one_switch"], d["real"]) == (100.0,) * 5
+    # t = ½ is a tie, which argmax breaks by window index: A or B there
+    assert all(it["judged"][:2] == [it["a"]] * 2 and it["judged"][3:] == [it["b"]] * 2 for it in d["items"])
+    monkeypatch.setattr(evaluate.latent, "decode", lambda loaded, z, n_frames=60: [ws[int(z[0].argmax())]] * len(z))
+    d = evaluate.judged_interpolation(None, trained, ws, "content", pairs=1, steps=5)
+    assert (d["start"], d["end"], d["one_switch"]) == (100.0, 0.0, 0.0)
+    with pytest.raises(ValueError, match="two 'content' classes"):
+        evaluate.judged_interpolation(None, trained, [w for w in ws if w.labels["content"] == "walk"])
+    with pytest.raises(ValueError, match="no head 'mood'"):
+        evaluate.judged_interpolation(None, trained, ws, "mood")
 
 
 @pytest.mark.shared

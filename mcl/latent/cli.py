@@ -209,7 +209,7 @@ def _judged(run, ws, args) -> tuple[dict, list]:
     Prompts are built from the judge's own classes: "a person {verb}" per content, "{a/an} {style} person" per style,
     and the Bandai captions of every (content, style) pair; the edit is `--edit-content`/`--edit-from` windows of
     `--data` + (`--edit-to` − `--edit-from`), as words and as captions. Also the judge on the real windows and on
-    their reconstructions (the ceiling for any decode)."""
+    their reconstructions (the ceiling for any decode), and content interpolation paths (`--interp-pairs`)."""
     if not args.judge:
         raise ValueError("mcl eval judged needs --judge DIR (a judge written by `mcl judge train`)")
     judge = Judge.load(args.judge)
@@ -255,6 +255,11 @@ def _judged(run, ws, args) -> tuple[dict, list]:
             d = r[k]
             rows.append((f"{k}: {args.edit_content}/{args.edit_from} {d['edit']} judged {args.edit_to} %",
                          f"{d['before']:.1f} → {d['after']:.1f} (real windows {d['real']:.1f}, n={d['n']})"))
+    if args.interp_pairs > 0 and len({w.labels.get("content") for w in ws}) > 1:
+        d = r["interpolation"] = evaluate.judged_interpolation(run, judge, ws, "content", pairs=args.interp_pairs)
+        rows.append((f"interpolation A → B ({d['n']} pairs, {d['steps']} steps): start = A / end = B / one switch %",
+                     f"{d['start']:.1f} / {d['end']:.1f} / {d['one_switch']:.1f} (judge on the real pairs "
+                     f"{d['real']:.1f})"))
     for h in r["judge_weak_heads"]:
         rows.append((f"WARNING: the judge's {h} head", f"held-out top-1 below {WEAK_BELOW:.0f} % (or unmeasured): "
                                                        f"its scores mean little"))
@@ -498,6 +503,8 @@ def register(sub) -> None:
     p.add_argument("--edit-from", default="normal", help="judged: their style, the edit's minus (default normal)")
     p.add_argument("--edit-to", default="elderly", help="judged: the edit's plus and target style (default elderly)")
     p.add_argument("--scale", type=finite, default=1.0, help="judged: strength of the edit (default 1)")
+    p.add_argument("--interp-pairs", type=int, default=30,
+                   help="judged: random pairs of windows of two contents interpolated (5 steps each; default 30)")
     _run_args(p, output=False)
     p.set_defaults(func=run_eval)
 

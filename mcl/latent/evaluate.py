@@ -378,3 +378,50 @@ def judged_reconstruction(loaded, judge: Judge, windows: Sequence[Motion]) -> di
         out[head] = {"real": _pct([real[head][i] == t for i, t in zip(sel, true)]),
                      "reconstructed": _pct([rec[head][i] == t for i, t in zip(sel, true)]), "n": len(sel)}
     return out
+
+
+def judged_interpolation(loaded, judge: Judge, windows: Sequence[Motion], head: str = "content", pairs: int = 20,
+                         steps: int = 5, spherical: bool = False, seed: int = 0) -> dict:
+    """Latent paths between real windows of two different `head` classes, every step decoded and classified by `judge`.
+
+    For each of `pairs` random pairs (A, B) with different labels (seeded), `steps` latents from z_A to z_B are
+    decoded (`mcl.latent.ops.interpolate_latents`). Scores (%): `start` (t = 0 judged A's class), `end` (t = 1 judged
+    B's class), `both`, `one_switch` (the judged classes along the path are A…A then B…B: a path that changes class once,
+    in order) and `real` (the judge right on both real windows: its own ceiling here). The paper shows interpolation
+    only as figures; this makes it a number a decoder cannot grade itself on.
+    Example (Bandai): `judged_interpolation(run, judge, test_windows, "content", pairs=50)["one_switch"]`.
+    """
+    if head not in judge.heads:
+        raise ValueError(f"the judge has no head {head!r} (it has {sorted(judge.heads)})")
+    if steps < 2:
+        raise ValueError(f"steps must be ≥ 2 (both endpoints), got {steps}")
+    key, classes = judge.heads[head].label_key, judge.heads[head].classes
+    windows = [w.resample(WINDOW_FPS) for w in windows if w.labels.get(key) in classes]
+    labels = [w.labels[key] for w in windows]
+    if len(set(labels)) < 2:
+        raise ValueError(f"judged_interpolation() needs windows of at least two {key!r} classes the judge knows "
+                         f"({classes}); got {sorted(set(labels))}")
+    rng = np.random.default_rng(seed)
+    chosen = []
+    for _ in range(pairs):
+        a = int(rng.integers(len(windows)))
+        others = [i for i, lab in enumerate(labels) if lab != labels[a]]
+        chosen.append((a, others[int(rng.integers(len(others)))]))
+    n = windows[0].num_frames
+    used = sorted({i for p in chosen for i in p})
+    z = dict(zip(used, latent.encode(loaded, [windows[i] for i in used])))
+    path = torch.cat([latent.interpolate_latents(z[a], z[b], steps, spherical) for a, b in chosen])
+    judged = judge.predict(latent.decode(loaded, path, n_frames=n))[head]
+    real = judge.predict([windows[i] for i in used])[head]
+    real_ok = {i: real[k] == labels[i] for k, i in enumerate(used)}
+    items = []
+    for p, (a, b) in enumerate(chosen):
+        seq = judged[p * steps:(p + 1) * steps]
+        first_b = next((k for k, c in enumerate(seq) if c != labels[a]), steps)
+        items.append({"a": labels[a], "b": labels[b], "judged": seq, "start": seq[0] == labels[a],
+                      "end": seq[-1] == labels[b],
+                      "one_switch": 0 < first_b < steps and all(c == labels[b] for c in seq[first_b:]),
+                      "real": real_ok[a] and real_ok[b]})
+    return {k: _pct([it[k] for it in items]) for k in ("start", "end", "one_switch", "real")} | {
+        "both": _pct([it["start"] and it["end"] for it in items]), "n": len(chosen), "steps": steps, "head": head,
+        "items": items}
