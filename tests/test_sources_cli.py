@@ -45,6 +45,11 @@ def test_load_builtin_sources():
     assert len(ms) == 3 and all(m.num_frames == 61 and m.source["dataset"] == "synthetic" for m in ms)
     ms = load(["deepmimic?clips=walk,run", "synthetic?n=1"], progress=False)
     assert [m.labels["action"] for m in ms[:2]] == ["walk", "run"] and len(ms) == 3
+    # the one-string form `mcl train --data` takes: specs joined by " + "; a bad part is named
+    ms = load("deepmimic?clips=walk + synthetic?n=2&seed=3", progress=False)
+    assert [m.source["dataset"] for m in ms] == ["deepmimic", "synthetic", "synthetic"]
+    with pytest.raises(DataError, match="unknown source 'nope'"):
+        load("deepmimic + nope")
 
 
 def test_amass_spec(tmp_path, monkeypatch):

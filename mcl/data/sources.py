@@ -271,9 +271,16 @@ def _usages() -> str:
     return "; ".join(s.usage for s in SOURCES.values())
 
 
+UNION = " + "  # joins several specs in one string (`mcl train --data "bandai?split=train + deepmimic"`)
+
+
 def load(spec: str | DataSpec | Iterable[str | DataSpec], report: SkipReport | None = None,
          progress: bool = True, required: bool = False) -> list[Motion]:
     """Motions of one data spec (or several, concatenated), at their native frame rates.
+
+    Several specs: a list, or one string joined by `" + "` (spaces around the plus, so that a `+` inside a path or an
+    option stays what it is) — the form `mcl train --data` and `TrainConfig.data` take, e.g.
+    `"bandai?split=train + deepmimic"`.
 
     Skipped items (unreadable files, unlabelled clips, BABEL entries without AMASS files) are added to `report`.
     `required=True` (training, evaluation) raises DataError with the skip report — what each file lacked and how to
@@ -282,8 +289,12 @@ def load(spec: str | DataSpec | Iterable[str | DataSpec], report: SkipReport | N
 
     >>> ms = load("synthetic", progress=False); len(ms), ms[0].source["dataset"]
     (16, 'synthetic')
+    >>> len(load("synthetic?n=2 + synthetic?n=3", progress=False))
+    5
     """
     report = report if report is not None else SkipReport()
+    if isinstance(spec, str) and UNION in spec:
+        spec = [s.strip() for s in spec.split(UNION)]
     if not isinstance(spec, (str, DataSpec)):
         motions = [m for s in spec for m in load(s, report=report, progress=progress)]
     else:
