@@ -130,7 +130,7 @@ class Motion:
         """
         poses = torch.from_numpy(self.poses)
         yaw = heading(rotvec_to_rotmat(poses[0, 0]))
-        turn = _yaw_rotmat(-yaw)
+        turn = yaw_rotmat(-yaw)
         root = rotmat_to_rotvec(turn @ rotvec_to_rotmat(poses[:, 0])).numpy()
         new_poses = self.poses.copy()
         new_poses[:, 0] = root
@@ -174,7 +174,8 @@ def heading(root_rotmat: torch.Tensor) -> torch.Tensor:
     return torch.atan2(f[..., 0] - left[..., 2], f[..., 2] + left[..., 0])
 
 
-def _yaw_rotmat(yaw: torch.Tensor) -> torch.Tensor:
+def yaw_rotmat(yaw: torch.Tensor) -> torch.Tensor:
+    """`(...)` yaw angles (radians) → `(..., 3, 3)` rotations about +y (the inverse of `heading` for upright bodies)."""
     axis = torch.zeros(*yaw.shape, 3, dtype=yaw.dtype)
     axis[..., 1] = yaw
     return rotvec_to_rotmat(axis)
@@ -186,7 +187,7 @@ def face_forward_tensor(x: torch.Tensor) -> torch.Tensor:
     The batched, tensor-side twin of `Motion.face_forward` (translation rows are already relative to frame 0).
     """
     root = rot6d_to_rotmat(x[..., 0, :, :].movedim(-1, -2))              # (..., T, 3, 3)
-    turn = _yaw_rotmat(-heading(root[..., 0, :, :]).to(x.dtype))        # (..., 3, 3)
+    turn = yaw_rotmat(-heading(root[..., 0, :, :]).to(x.dtype))        # (..., 3, 3)
     out = x.clone()
     out[..., 0, :, :] = rotmat_to_6d(turn[..., None, :, :] @ root).movedim(-2, -1)
     t = x[..., 24, :3, :]                                                # (..., 3, T)

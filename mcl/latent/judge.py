@@ -42,7 +42,7 @@ from tqdm.auto import tqdm
 from ..body.rotations import rotvec_to_rotmat
 from ..body.skeleton import joints_from_rotvec
 from ..data.errors import DataError, SkipReport
-from ..data.motion import Motion, heading
+from ..data.motion import Motion, heading, yaw_rotmat
 from ..data.windows import WINDOW_FPS, WINDOW_FRAMES, windows as cut
 from . import metrics
 
@@ -61,13 +61,6 @@ JSON_NAME, WEIGHTS_NAME = "judge.json", "judge.safetensors"
 
 # --- features ------------------------------------------------------------------------------------------------------
 
-def _yaw(yaw: torch.Tensor) -> torch.Tensor:
-    """`(...)` yaw angles → `(..., 3, 3)` rotations about +y."""
-    c, s = torch.cos(yaw), torch.sin(yaw)
-    z, o = torch.zeros_like(yaw), torch.ones_like(yaw)
-    return torch.stack([torch.stack([c, z, s], -1), torch.stack([z, o, z], -1), torch.stack([-s, z, c], -1)], -2)
-
-
 def _window_features(poses: np.ndarray, trans: np.ndarray, fps: float = WINDOW_FPS) -> np.ndarray:
     """`(N, T, 24, 3)` axis-angle + `(N, T, 3)` pelvis positions (already faced forward) → `(N, NUM_FEATURES)`."""
     p = torch.from_numpy(np.ascontiguousarray(poses, dtype=np.float32))
@@ -77,7 +70,7 @@ def _window_features(poses: np.ndarray, trans: np.ndarray, fps: float = WINDOW_F
         joints = joints_from_rotvec(p, t)                                   # (N, T, 24, 3)
         yaw = heading(rotvec_to_rotmat(p[:, :, 0]))                         # (N, T)
         yaw = torch.from_numpy(np.unwrap(yaw.numpy(), axis=1))
-        unturn = _yaw(-yaw)                                                 # (N, T, 3, 3)
+        unturn = yaw_rotmat(-yaw)                                           # (N, T, 3, 3)
         rel = joints[:, :, 1:] - joints[:, :, :1]                           # (N, T, 23, 3)
         pose = torch.einsum("ntij,ntkj->ntki", unturn, rel)                 # each frame in its own heading
         vel = torch.diff(pose, dim=1) * fps                                 # (N, T-1, 23, 3)
