@@ -182,6 +182,8 @@ def test_eval_judged_on_a_tiny_run(fake_data, tmp_path, monkeypatch, capsys):
     real = checkpoint.load
     monkeypatch.setattr(checkpoint, "load", lambda r, which="latest", device="cpu": real(r, which, device,
                                                                                          space=HashSpace(384)))
+    with pytest.raises(SystemExit):  # a negative count of pairs is refused by argparse, not skipped
+        cli("eval", "judged", "--run", run, "--data", "bandai?split=test", "--interp-pairs", "-3")
     with pytest.raises(ValueError, match="needs --judge"):
         cli("eval", "judged", "--run", run, "--data", "bandai?split=test")
     monkeypatch.setattr(evaluate.latent, "latent_norm", lambda loaded: 10.0)

@@ -50,6 +50,10 @@ def test_load_builtin_sources():
     assert [m.source["dataset"] for m in ms] == ["deepmimic", "synthetic", "synthetic"]
     with pytest.raises(DataError, match="unknown source 'nope'"):
         load("deepmimic + nope")
+    with pytest.raises(DataError, match="empty spec"):
+        load("deepmimic + ")
+    with pytest.raises(DataError, match="one spec at a time"):
+        parse_spec("deepmimic + synthetic")
 
 
 def test_amass_spec(tmp_path, monkeypatch):

@@ -220,6 +220,9 @@ SOURCES: dict[str, _Source] = {
 _SPEC = re.compile(r"^(?P<source>[A-Za-z_][\w-]*)(?::(?P<path>[^?]*))?(?:\?(?P<query>.*))?$")
 
 
+UNION = " + "  # joins several specs in one string (`mcl train --data "bandai?split=train + deepmimic"`)
+
+
 def parse_spec(spec: str | DataSpec) -> DataSpec:
     """Parse `SOURCE[:PATH][?KEY=VALUE&…]` (see the module docstring) and check the source and its options.
 
@@ -236,6 +239,9 @@ def parse_spec(spec: str | DataSpec) -> DataSpec:
     if isinstance(spec, DataSpec):
         return spec
     text = str(spec).strip()
+    if UNION in text:
+        raise DataError(f"data spec '{text}'", "several specs joined by ' + '",
+                        "mcl train/eval and mcl.data.load take them; this command reads one spec at a time")
     m = _SPEC.match(text)
     if not m:
         raise DataError(f"data spec '{text}'", "not of the form SOURCE[:PATH][?KEY=VALUE&...]",
@@ -271,9 +277,6 @@ def _usages() -> str:
     return "; ".join(s.usage for s in SOURCES.values())
 
 
-UNION = " + "  # joins several specs in one string (`mcl train --data "bandai?split=train + deepmimic"`)
-
-
 def load(spec: str | DataSpec | Iterable[str | DataSpec], report: SkipReport | None = None,
          progress: bool = True, required: bool = False) -> list[Motion]:
     """Motions of one data spec (or several, concatenated), at their native frame rates.
@@ -295,6 +298,9 @@ def load(spec: str | DataSpec | Iterable[str | DataSpec], report: SkipReport | N
     report = report if report is not None else SkipReport()
     if isinstance(spec, str) and UNION in spec:
         spec = [s.strip() for s in spec.split(UNION)]
+        if not all(spec):
+            raise DataError(f"data spec '{UNION.join(spec)}'", "an empty spec between or around ' + '",
+                            "write SPEC + SPEC, e.g. bandai?split=train + deepmimic")
     if not isinstance(spec, (str, DataSpec)):
         motions = [m for s in spec for m in load(s, report=report, progress=progress)]
     else:

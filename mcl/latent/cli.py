@@ -17,12 +17,12 @@ import torch
 from ..data.amass import babel_action_classes
 from ..data.labels import _CONTENT_PHRASES, _a, bandai_captions
 from ..data.errors import DataError, SkipReport
-from ..data.sources import DataSpec, load as load_motions, parse_spec
+from ..data.sources import UNION, DataSpec, load as load_motions, parse_spec
 from ..data.windows import WINDOW_FPS, make_windows
 from ..quiet import no_progress_bars
 from ..training.batches import fit_to_window, split_motions
 from ..training import checkpoint
-from ..validate import count, finite
+from ..validate import count, finite, index
 from . import evaluate
 from .io import FORMATS, load_npz_motions, save_motions
 from .judge import WEAK_BELOW, Judge, train_judge
@@ -337,6 +337,8 @@ def _held_out_spec(data: str, held_out: str) -> str | None:
         return None
     if held_out != "auto":
         return held_out
+    if UNION in data:  # several sources: no automatic held-out side (pass --held-out)
+        return None
     spec = parse_spec(data)
     if spec.options.get("split") == "train" and spec.source == "bandai":
         return str(DataSpec(spec.source, spec.path, dict(spec.options, split="test")))
@@ -503,8 +505,9 @@ def register(sub) -> None:
     p.add_argument("--edit-from", default="normal", help="judged: their style, the edit's minus (default normal)")
     p.add_argument("--edit-to", default="elderly", help="judged: the edit's plus and target style (default elderly)")
     p.add_argument("--scale", type=finite, default=1.0, help="judged: strength of the edit (default 1)")
-    p.add_argument("--interp-pairs", type=int, default=30,
-                   help="judged: random pairs of windows of two contents interpolated (5 steps each; default 30)")
+    p.add_argument("--interp-pairs", type=index, default=30,
+                   help="judged: random pairs of windows of two contents interpolated (5 steps each; default 30; "
+                        "0: none)")
     _run_args(p, output=False)
     p.set_defaults(func=run_eval)
 
