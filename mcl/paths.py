@@ -1,6 +1,7 @@
 """Where and how mcl writes files.
 
-The cache root: one rule for every cache (embeddings, motions, rendered frames, extracted archives): `$MCL_CACHE` when
+Models shipped with mcl (`PRETRAINED`) live under `mcl/pretrained/NAME/` as normal run dirs; `pretrained_path`
+turns a name into that folder. The cache root: one rule for every cache (embeddings, motions, rendered frames, extracted archives): `$MCL_CACHE` when
 it is set and not empty, else `~/.cache/mcl`; each cache is a folder under that root. Atomic writes: a file is
 written beside its target and renamed over it, so a reader (or a run killed mid-write) never sees half a file.
 """
@@ -24,6 +25,29 @@ def cache_root() -> Path:
     root = os.environ.get("MCL_CACHE")
     return Path(root).expanduser() if root else Path("~/.cache/mcl").expanduser()
 
+
+
+# Models shipped inside the package: name → what it is (its model card says the rest). `mcl.load(NAME)`,
+# `mcl … --run NAME` and `--judge NAME` load them with no training and no network.
+PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
+PRETRAINED = {
+    "open": "MotionCLIP trained on Bandai-Namco ds-2 (train takes) + DeepMimic (+ mirror images), MiniLM space; "
+            "CC BY-NC 4.0, non-commercial use only (MODEL_CARD.md)",
+}
+
+
+def pretrained_path(run: str | os.PathLike, part: str = "") -> Path:
+    """The folder `run` names: a shipped model's (`mcl/pretrained/NAME/PART`) when `run` is one of `PRETRAINED` and no
+    folder of that name is here, else `run` itself (a run dir, a judge folder).
+
+    >>> pretrained_path("open").relative_to(PRETRAINED_DIR).as_posix(), pretrained_path("open", "judge").name
+    ('open', 'judge')
+    >>> str(pretrained_path("runs/deepmimic-cpu"))
+    'runs/deepmimic-cpu'
+    """
+    if isinstance(run, str) and run in PRETRAINED and not Path(run).exists():
+        return PRETRAINED_DIR / run / part if part else PRETRAINED_DIR / run
+    return Path(run)
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[str], object]) -> None:

@@ -23,8 +23,9 @@ def test_captions_name_the_content_and_style():
     for content in bandai.CONTENTS:
         for style in bandai.STYLES:
             caps = bandai_captions(content, style)
-            assert len(caps) == 3 and len(set(caps)) == 3
+            assert len(caps) == 4 and len(set(caps)) == 4
             assert all(style in c for c in caps[:2])
+            assert style not in caps[3] and caps[3].startswith("a person ")  # the content alone
     assert bandai_captions("walk", "elderly")[:2] == ["a person walks in an elderly way", "an elderly person walking"]
     assert bandai_captions("wave-left-hand", "active")[2] == "someone waves their left hand energetically"
 

@@ -32,6 +32,7 @@ MODULES = [
     "mcl.latent.ops",
     "mcl.model",
     "mcl.paths",
+    "mcl.lab.figures",
     "mcl.training.checkpoint",
     "mcl.training.config",
     "mcl.training.flags",

@@ -262,11 +262,13 @@ def _a(word: str) -> str:
 
 
 def bandai_captions(content: str, style: str) -> list[str]:
-    """Several natural captions for a Bandai-Namco (content, style) pair; each of the first two names the style.
+    """Several natural captions for a Bandai-Namco (content, style) pair: three name the content and the style, one
+    the content alone (what a user types first: "a person walks" should decode to a walk of no marked style).
 
     Example: `bandai_captions("walk", "elderly")` → `['a person walks in an elderly way', 'an elderly person
-    walking', 'someone walks slowly, like an old person']`.
+    walking', 'someone walks slowly, like an old person', 'a person walks']`.
     """
     verb, ing = _CONTENT_PHRASES.get(content, (content.replace("-", " ") + "s", content.replace("-", " ")))
     adverb = _STYLE_ADVERBS.get(style, f"in {_a(style)} way")
-    return [f"a person {verb} in {_a(style)} way", f"{_a(style)} person {ing}", f"someone {verb} {adverb}"]
+    return [f"a person {verb} in {_a(style)} way", f"{_a(style)} person {ing}", f"someone {verb} {adverb}",
+            f"a person {verb}"]

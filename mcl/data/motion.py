@@ -7,6 +7,7 @@ record that says so in `source["resampled_from_fps"]`.
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +16,7 @@ import torch
 
 from ..body.rotations import (rot6d_to_rotmat, rot6d_to_rotvec, rotmat_to_6d, rotmat_to_rotvec, rotvec_slerp_weighted,
                               rotvec_to_6d, rotvec_to_rotmat)
-from ..body.skeleton import NUM_JOINTS
+from ..body.skeleton import MIRROR, NUM_JOINTS
 from .errors import DataError
 
 NUM_ROWS = 25  # 24 joint rotations + 1 translation row
@@ -162,6 +163,36 @@ class Motion:
         trans = self.trans[i0] * (1 - w[:, None]) + self.trans[i1] * w[:, None]
         src = dict(copy.deepcopy(self.source), resampled_from_fps=self.fps)
         return self.replace(poses=poses, trans=trans, fps=float(fps), source=src)
+
+
+_SIDE = re.compile(r"\b(left|right|Left|Right|LEFT|RIGHT)\b")
+_OTHER_SIDE = {"left": "right", "right": "left", "Left": "Right", "Right": "Left", "LEFT": "RIGHT", "RIGHT": "LEFT"}
+
+
+def swap_sides(text: str) -> str:
+    """`text` with the words left and right swapped — what a caption of a mirrored motion says.
+
+    >>> swap_sides("raises their left hand, then the right")
+    'raises their right hand, then the left'
+    """
+    return _SIDE.sub(lambda m: _OTHER_SIDE[m.group(0)], text)
+
+
+def mirror_motion(m: Motion) -> Motion:
+    """The left–right mirror image (reflection x → −x; the body faces +z): a new performance of the same action.
+
+    A local rotation ω of joint j becomes (ωx, −ωy, −ωz) on its mirror partner; the pelvis path is reflected.
+    Texts, segment texts and string labels swap "left" and "right" (a wave of the left hand becomes one of the right).
+    Example: `mirror_motion(mirror_motion(m))` equals `m` (up to float error).
+    """
+    poses = m.poses[:, list(MIRROR)] * np.array([1.0, -1.0, -1.0], np.float32)
+    trans = m.trans * np.array([-1.0, 1.0, 1.0], np.float32)
+    segments = [Segment(s.start, s.end, swap_sides(s.text), tuple(swap_sides(a) for a in s.actions))
+                for s in m.segments]
+    labels = {k: swap_sides(v) if isinstance(v, str) else v for k, v in m.labels.items()}
+    return m.replace(poses=poses, trans=trans, texts=[swap_sides(t) for t in m.texts], segments=segments,
+                     labels=labels, source=dict(m.source, name=f"{m.name} (mirrored)",
+                                                mirrored=not m.source.get("mirrored", False)))
 
 
 def heading(root_rotmat: torch.Tensor) -> torch.Tensor:

@@ -19,6 +19,11 @@ A spec is `SOURCE[:PATH][?KEY=VALUE&KEY=VALUE]`:
                                               BVH / ASF-AMC folders (CMU, HDM05: 120 fps); relative labels/rig
                                               files are looked up in FOLDER first; parsed clips are cached
 
+Every source also takes `mirror=1` (add each clip's left-right mirror image, captions' left/right swapped;
+`mirror=only`: the mirror images alone) and
+`repeat=N` (each clip N times: oversample a small source in a union, e.g.
+`bandai?split=train + deepmimic?mirror=1&repeat=20`); copies are named `NAME #k`.
+
 `amass` without a path uses `$MCL_AMASS_DIR` and, without `babel=`, `$MCL_BABEL_DIR` when set. Loaders return clips
 at their native frame rate; `make_windows` resamples to 30 fps.
 Example: `motions = load("deepmimic")`; `ws = make_windows(motions)`.
@@ -34,7 +39,7 @@ from urllib.parse import quote, unquote
 
 from . import amass, asf_amc, bandai, bvh, deepmimic, official_amass, synthetic  # the adapters, called as module.fn
 from .errors import DataError, SkipReport
-from .motion import Motion
+from .motion import Motion, mirror_motion
 from .screen import screen_motions
 
 
@@ -220,6 +225,7 @@ SOURCES: dict[str, _Source] = {
 _SPEC = re.compile(r"^(?P<source>[A-Za-z_][\w-]*)(?::(?P<path>[^?]*))?(?:\?(?P<query>.*))?$")
 
 
+COMMON_OPTIONS = ("mirror", "repeat")  # taken by every source (see `_augment`)
 UNION = " + "  # joins several specs in one string (`mcl train --data "bandai?split=train + deepmimic"`)
 
 
@@ -261,8 +267,8 @@ def parse_spec(spec: str | DataSpec) -> DataSpec:
         key, value = unquote(key).strip(), unquote(value)  # not unquote_plus: "+" may be part of a path
         if key in options:
             raise DataError(f"data spec '{text}'", f"option '{key}' given twice")
-        if key not in src.options:
-            allowed = ", ".join(src.options) or "none"
+        if key not in src.options + COMMON_OPTIONS:
+            allowed = ", ".join(src.options + COMMON_OPTIONS)
             raise DataError(f"data spec '{text}'", f"unknown option '{key}' for {name}", f"options: {allowed}")
         options[key] = value
     for key in ("babel", "labels"):
@@ -315,7 +321,31 @@ def _load_one(spec: str | DataSpec, report: SkipReport, progress: bool) -> list[
     parsed = parse_spec(spec)
     if parsed.path is not None and not Path(parsed.path).exists():
         raise DataError(f"data spec '{spec}'", f"{parsed.path} does not exist", "check the path")
-    return screen_motions(SOURCES[parsed.source].load(parsed, report, progress), report)  # finite in
+    return _augment(parsed, screen_motions(SOURCES[parsed.source].load(parsed, report, progress), report))  # finite in
+
+
+def _augment(spec: DataSpec, motions: list[Motion]) -> list[Motion]:
+    """The common options: `mirror=1` appends every clip's mirror image (`mirror=only`: replaces the clip by it),
+    then `repeat=N` gives each clip N times
+    (copies after the first named `NAME #2`, `#3`, … so that names stay unique).
+
+    >>> ms = _augment(parse_spec("synthetic?mirror=1&repeat=2"), load("synthetic?n=2", progress=False))
+    >>> [m.name for m in ms][::3]
+    ['synthetic-0', 'synthetic-1 (mirrored)', 'synthetic-0 (mirrored) #2']
+    """
+    mirror = spec.options.get("mirror", "0")
+    if mirror not in ("0", "1", "only"):
+        raise DataError(f"data spec '{spec}'", f"option mirror={mirror!r}",
+                        "write mirror=1 (add mirror images), mirror=only (the mirror images instead) or mirror=0")
+    if mirror == "only":
+        motions = [mirror_motion(m) for m in motions]
+    repeat = spec.int_option("repeat", 1)
+    if repeat < 1:
+        raise DataError(f"data spec '{spec}'", f"option repeat={repeat}", "write repeat=N with N ≥ 1")
+    if mirror == "1":
+        motions = motions + [mirror_motion(m) for m in motions]
+    copies = [m.replace(source=dict(m.source, name=f"{m.name} #{k + 1}")) for k in range(1, repeat) for m in motions]
+    return motions + copies
 
 
 def list_sources() -> list[SourceInfo]:

@@ -7,7 +7,7 @@ Jupyter project's own server for exactly this (a notebook of widgets as a web pa
 mimetype and the plotly `FigureWidget` with the same extensions as JupyterLab. The run, the data and the working
 directory reach the kernel through the environment (`MCL_EXPLORE_*`).
 
-    mcl explore                           # runs/deepmimic-cpu (else runs/deepmimic-fast), http://127.0.0.1:8866/
+    mcl explore                           # the shipped model `open`, http://127.0.0.1:8866/
     mcl explore runs/my-run --port 9000
 """
 from __future__ import annotations
@@ -18,22 +18,24 @@ import socket
 import sys
 from pathlib import Path
 
+from ..paths import pretrained_path
 from ..training import checkpoint as ckpt
 
 NOTEBOOK = Path(__file__).with_name("explore.ipynb")
-DEFAULT_RUNS = ("runs/deepmimic-cpu", "runs/deepmimic-fast")
+DEFAULT_RUNS = ("open", "runs/deepmimic-cpu", "runs/deepmimic-fast")  # the shipped model first (mcl.paths.PRETRAINED)
 
 
 def pick_run(run: str | None) -> Path:
-    """`run` when it holds a checkpoint; with no `run`, the demo's run (`make demo`), else the fast one.
+    """`run` when it holds a checkpoint (a run dir or a shipped model's name); with no `run`, the shipped `open`
+    model, else the demo's runs.
 
-    Example: `pick_run(None)` → `runs/deepmimic-cpu` after `make demo`.
+    Example: `pick_run(None)` → `.../mcl/pretrained/open`.
     """
 
     candidates = [run] if run else list(DEFAULT_RUNS)
     for c in candidates:
         if ckpt.manifest(c, "latest") is not None:
-            return Path(c).resolve()
+            return pretrained_path(c).resolve()
     if run:
         raise FileNotFoundError(f"{run}: no trained run there (no checkpoints/latest.json); train one with "
                                 f"`mcl train` or `make demo`, or pass another run directory")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -103,23 +103,33 @@ class Examples:
     interpolate: tuple[str, str]
 
 
-def examples(data: str) -> Examples:
+def examples(data: str, trained_on: str | None = None) -> Examples:
     """Worked examples for `data`. DeepMimic has one clip per action and no styles, so its "style" edit swaps the
     action word (walk − "walks" + "runs"); Bandai edits a normal walk into an elderly one, as the paper's Fig. 5.
+    `trained_on` (the run's data spec, `run.data_spec`): a model that learnt Bandai's styles (the shipped `open`
+    model) gets the style prompts and the elderly edit on DeepMimic's walk too.
     Example: `examples("deepmimic").plus == "a person runs forward"`.
+
+    >>> examples("deepmimic", "bandai?split=train + deepmimic?mirror=1&repeat=10").plus
+    'a person walks in an elderly way'
     """
     source = data.split(":", 1)[0].split("?", 1)[0]
+    bandai = Examples(["a person walks in a normal way", "an elderly person walking", "a person runs in an active way",
+                       "a person waves both hands"], ["a person walks sadly", "a person jumps"],
+                      "walk", "a person walks in a normal way", "a person walks in an elderly way",
+                      "a person waves the right hand", "a person walks in a normal way", "a person stands",
+                      ("a person walks in a normal way", "a person runs in a normal way"))
     if source == "bandai":
-        return Examples(["a person walks in a normal way", "an elderly person walking", "a person runs in an active way",
-                         "a person waves both hands"], ["a person walks sadly", "a person jumps"],
-                        "walk", "a person walks in a normal way", "a person walks in an elderly way",
-                        "a person waves the right hand", "a person walks in a normal way", "a person stands",
-                        ("a person walks in a normal way", "a person runs in a normal way"))
-    return Examples([TEXTS[n][0] for n in ("walk", "jump", "cartwheel", "punch", "backflip", "crawl")],
-                    ["a person walks backwards", "a person waves hello", "a person sits down", "a person is dancing"],
-                    "walk", TEXTS["walk"][0], TEXTS["run"][0],
-                    TEXTS["punch"][0], TEXTS["walk"][0], "a person stands still",
-                    (TEXTS["walk"][0], TEXTS["cartwheel"][0]))
+        return bandai
+    ex = Examples([TEXTS[n][0] for n in ("walk", "jump", "cartwheel", "punch", "backflip", "crawl")],
+                  ["a person walks backwards", "a person waves hello", "a person sits down", "a person is dancing"],
+                  "walk", TEXTS["walk"][0], TEXTS["run"][0],
+                  TEXTS["punch"][0], TEXTS["walk"][0], "a person stands still",
+                  (TEXTS["walk"][0], TEXTS["cartwheel"][0]))
+    if trained_on and "bandai" in trained_on:
+        return replace(ex, prompts=ex.prompts[:3] + bandai.prompts[1:], minus=bandai.minus, plus=bandai.plus,
+                       interpolate=(bandai.prompts[1], bandai.prompts[2]))
+    return ex
 
 
 def figures_table(figures_dir: str | os.PathLike = "figures") -> str:

@@ -20,6 +20,7 @@ from typing import Sequence
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK_DIR = ROOT / "notebooks"
 KERNEL = "python3"
+TRAINING_NOTEBOOK = "01_"  # the notebook that trains; the others explore a trained model
 
 
 def setup(quiet: bool = False) -> Path:
@@ -214,9 +215,11 @@ def execute(path: str | os.PathLike, out_path: str | os.PathLike, parameters: di
 
 def execute_all(parameters: dict | None = None, out_dir: str | os.PathLike = NOTEBOOK_DIR / "executed",
                 names: Sequence[str] | None = None, kernel_name: str = KERNEL, stop_on_error: bool = False,
-                progress: bool = True) -> list[Executed]:
+                progress: bool = True, explore: dict | None = None) -> list[Executed]:
     """Execute the notebooks in order into `out_dir` (same file names), with a progress bar; returns what happened.
 
+    `explore`: parameters that replace `parameters` in every notebook but 01, the training one (`make demo`: they
+    explore the shipped model, `{"run_dir": "open"}`, while 01 fine-tunes it).
     Example: `[e.error for e in execute_all({"fast": True}, "/tmp/nb")]` → all None when every notebook ran.
     """
     from tqdm.auto import tqdm
@@ -226,7 +229,9 @@ def execute_all(parameters: dict | None = None, out_dir: str | os.PathLike = NOT
     bar = tqdm(paths, desc="notebooks", unit="nb", disable=not progress)
     for p in bar:
         bar.set_postfix_str(p.stem)
-        r = execute(p, Path(out_dir) / p.name, parameters, kernel_name=kernel_name)
+        params = parameters if not explore or p.name.startswith(TRAINING_NOTEBOOK) else {**(parameters or {}),
+                                                                                         **explore}
+        r = execute(p, Path(out_dir) / p.name, params, kernel_name=kernel_name)
         results.append(r)
         if r.error and stop_on_error:
             break

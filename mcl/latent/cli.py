@@ -232,7 +232,7 @@ def _judged(run, ws, args) -> tuple[dict, list]:
                                                       {"content": contents})
     r["style_prompts"] = evaluate.judged_generation(run, judge, [f"{_a(s)} person" for s in styles], {"style": styles})
     pairs = [(c, s_) for c in contents for s_ in styles]
-    caps = [(c, s_, t) for c, s_ in pairs for t in bandai_captions(c, s_)]
+    caps = [(c, s_, t) for c, s_ in pairs for t in bandai_captions(c, s_)[:3]]  # the last names no style
     r["caption_prompts"] = evaluate.judged_generation(run, judge, [t for _, _, t in caps],
                                                       {"content": [c for c, _, _ in caps],
                                                        "style": [s_ for _, s_, _ in caps]})

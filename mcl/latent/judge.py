@@ -44,6 +44,7 @@ from ..body.skeleton import joints_from_rotvec
 from ..data.errors import DataError, SkipReport
 from ..data.motion import Motion, heading, yaw_rotmat
 from ..data.windows import WINDOW_FPS, WINDOW_FRAMES, windows as cut
+from ..paths import pretrained_path
 from . import metrics
 
 __all__ = ["FEATURES", "WEAK_BELOW", "Judge", "features", "train_judge"]
@@ -215,8 +216,9 @@ class Judge:
 
     @classmethod
     def load(cls, folder: str | Path) -> "Judge":
-        """Read a judge written by `save` (a folder, or its `judge.json`); every problem names the file and field."""
-        folder = Path(folder)
+        """Read a judge written by `save` (a folder, or its `judge.json`, or the name of a shipped model: its judge);
+        every problem names the file and field."""
+        folder = pretrained_path(folder, "judge")
         if folder.name == JSON_NAME:
             folder = folder.parent
         jf, wf = folder / JSON_NAME, folder / WEIGHTS_NAME

@@ -18,9 +18,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..body.skeleton import MIRROR
 from ..data.errors import SkipReport
-from ..data.motion import Motion, face_forward_tensor
+from ..data.motion import Motion, face_forward_tensor, mirror_motion  # noqa: F401 (mirror_motion: old home)
 from ..data.windows import windows as cut_windows
 from ..render.frames import training_frames
 
@@ -97,17 +96,6 @@ def fit_to_window(m: Motion, length: int, notes: list[str] | None = None) -> Mot
     if notes is not None:
         notes.append(f"{m.name}: {how}")
     return m.replace(poses=poses, trans=trans, source=dict(m.source, extended=how))
-
-
-def mirror_motion(m: Motion) -> Motion:
-    """The left–right mirror image (reflection x → −x; the body faces +z): a new performance of the same action.
-
-    A local rotation ω of joint j becomes (ωx, −ωy, −ωz) on its mirror partner; the pelvis path is reflected.
-    Example: `mirror_motion(mirror_motion(m))` equals `m` (up to float error).
-    """
-    poses = m.poses[:, list(MIRROR)] * np.array([1.0, -1.0, -1.0], np.float32)
-    trans = m.trans * np.array([-1.0, 1.0, 1.0], np.float32)
-    return m.replace(poses=poses, trans=trans, source=dict(m.source, name=f"{m.name} (mirrored)", mirrored=True))
 
 
 # --- window captions -------------------------------------------------------------------------------------------

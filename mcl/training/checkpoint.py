@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from ..model import MotionCLIP
-from ..paths import atomic_write
+from ..paths import atomic_write, pretrained_path
 from ..spaces import get_space
 from ..spaces.cache import CachedSpace
 from ..validate import check_model_fits
@@ -119,11 +120,42 @@ def _prune(ckdir: Path) -> None:
             f.unlink(missing_ok=True)
 
 
+def ship(run_dir: str | os.PathLike, out: str | os.PathLike, which: str = "latest", fp16: bool = True,
+         judge: str | os.PathLike | None = None) -> Path:
+    """Write a run's weights as a model to ship: `out/config.json`, `out/checkpoints/latest.json` + one safetensors file
+    (fp16 unless `fp16=False`; no optimizer state) and, with `judge`, a copy of that judge folder as `out/judge/`.
+    `load(out)` loads it like any run. Example: `ship("runs/open", "mcl/pretrained/open", judge="judges/open")`.
+    """
+    run_dir, out = Path(run_dir), Path(out)
+    m = manifest(run_dir, which)
+    if m is None:
+        raise FileNotFoundError(f"{run_dir}: no {which} checkpoint to ship")
+    tensors = load_weights(run_dir / CKPT_DIR / m["weights"])
+    if fp16:
+        tensors = {k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}
+    info = read_run_config(run_dir / "config.json") if (run_dir / "config.json").exists() else {"config": m["config"]}
+    shipped = {"from_run": str(run_dir), "which": which, "step": m["step"], "dtype": "float16" if fp16 else "float32"}
+    if (out / CKPT_DIR).exists():  # a previous ship: its files go, so the folder holds exactly one weights file
+        for f in (out / CKPT_DIR).iterdir():
+            f.unlink()
+    write_json(out / "config.json", dict(info, shipped=shipped))
+    keep = ("config", "data_spec", "space", "space_fingerprint", "space_id", "step", "epoch", "metrics")
+    save(out, tensors, None, dict({k: m[k] for k in keep if k in m}, shipped=shipped), tags=("latest",))
+    if judge is not None:
+        files = [f for f in Path(judge).glob("judge.*") if f.is_file()]  # judge.json + judge.safetensors
+        if not files:
+            raise FileNotFoundError(f"{judge}: no judge files (judge.json, judge.safetensors); write one with "
+                                    f"`mcl judge train`")
+        for f in files:
+            atomic_write(out / "judge" / f.name, lambda tmp, f=f: shutil.copyfile(f, tmp))
+    return out
+
+
 # --- loading ---------------------------------------------------------------------------------------------------
 def manifest(run_dir: str | os.PathLike, which: str = "latest") -> dict | None:
-    """The manifest of a run's `latest` / `best` checkpoint, or None when there is none yet. A damaged manifest is
-    a ValueError naming it."""
-    path = Path(run_dir) / CKPT_DIR / f"{which}.json"
+    """The manifest of a run's `latest` / `best` checkpoint (a run dir, or a shipped model's name), or None when there
+    is none yet. A damaged manifest is a ValueError naming it."""
+    path = pretrained_path(run_dir) / CKPT_DIR / f"{which}.json"
     if not path.exists():
         return None
     m = read_json(path)
@@ -202,7 +234,8 @@ class Loaded:
 
 def load(run_dir: str | os.PathLike, which: str = "latest", device: str | torch.device = "cpu",
          space: Any = None) -> Loaded:
-    """Load a trained MotionCLIP from a run dir written by `mcl.training.loop.train`.
+    """Load a trained MotionCLIP from a run dir written by `mcl.training.loop.train`, or a model shipped with mcl by
+    its name (`load("open")`: `mcl.paths.PRETRAINED`; fp16 weights are loaded into the fp32 model).
 
     `which`: `"latest"` (default: the final weights, which the paper's evaluations use) or `"best"` (lowest
     validation loss; falls back to `latest` when there was no validation). On a set as small as DeepMimic the
@@ -230,7 +263,7 @@ def load(run_dir: str | os.PathLike, which: str = "latest", device: str | torch.
     ValueError: space mismatch: run ... was trained with space 'auto' (z dim 32) but space '...' has dim 16; ...
     >>> tmp.cleanup()
     """
-    run_dir = Path(run_dir)
+    run_dir = pretrained_path(run_dir)
     if which not in ("best", "latest"):
         raise ValueError(f"which={which!r}: expected 'best' or 'latest'")
     ckdir = run_dir / CKPT_DIR

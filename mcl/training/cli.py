@@ -20,7 +20,7 @@ import textwrap
 from pathlib import Path
 
 from . import flags as fl
-from .checkpoint import read_json
+from .checkpoint import read_json, ship
 from .config import DEFAULT_PRESET, PRESETS, TrainConfig, preset
 from .loop import train
 from ..quiet import no_progress_bars
@@ -100,3 +100,22 @@ def register(sub) -> None:
                      ["--fixed-windows", "--random-windows", "--no-fixed-windows"]),
              fl.Flag(("progress",), "progress", ["--progress", "-q", "--quiet", "--no-progress"])]
     p.set_defaults(func=run, train_flags=made)
+
+    p = sub.add_parser("ship", help="write a run's weights as a model to ship (fp16 safetensors + config + judge)",
+                       description="Write a run as a shipped model folder: config.json, checkpoints/latest.json and "
+                                   "one fp16 safetensors file (no optimizer state), plus a copy of its judge. "
+                                   "`mcl.load(OUT)` loads it like a run. Example (the open model, MODEL_CARD.md): "
+                                   "mcl ship runs/open --out mcl/pretrained/open --judge judges/open")
+    p.add_argument("run", help="run dir")
+    p.add_argument("--out", required=True, help="folder to write (its old checkpoint files are replaced)")
+    p.add_argument("--judge", help="a judge folder (`mcl judge train`) to ship beside the weights, as OUT/judge")
+    p.add_argument("--which", default="latest", choices=["latest", "best"], help="checkpoint (default latest)")
+    p.add_argument("--fp32", action="store_true", help="keep fp32 weights (default: fp16, half the size)")
+    p.set_defaults(func=run_ship)
+
+
+def run_ship(args: argparse.Namespace) -> int:
+    out = ship(args.run, args.out, which=args.which, fp16=not args.fp32, judge=args.judge)
+    size = sum(f.stat().st_size for f in Path(out).rglob("*") if f.is_file())
+    print(f"shipped {args.run} ({args.which}) → {out}: {size / 1e6:.1f} MB")
+    return 0

@@ -166,6 +166,9 @@ class TrainConfig:
     device: str = "auto"           # "auto" (cuda:LOCAL_RANK when there is a GPU, else cpu), "cpu", "cuda", "cuda:1"…
     # "fp32", or "bf16": autocast the model's matmuls to bfloat16 (CPUs with AVX512-BF16/AMX, GPUs)
     precision: Literal["fp32", "bf16"] = "fp32"
+    # start from the weights of this run dir or shipped model (e.g. open): a fine-tune; the model's architecture and
+    # space are taken from it (none: random weights)
+    init: str | None = None
     threads: int = 0               # CPU threads for torch (0: torch's default); 1 is far faster on a busy machine
     cache_dir: str | None = None   # where the space's embedding cache lives (none: under $MCL_CACHE or ~/.cache/mcl)
     progress: bool = True          # progress bars while training

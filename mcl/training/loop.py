@@ -33,6 +33,7 @@ from ..data.motion import Motion
 from ..data.screen import screen_motions
 from ..data.sources import load as load_data
 from ..model import MotionCLIP
+from ..paths import pretrained_path
 from ..quiet import short_note
 from ..spaces import get_space
 from ..spaces.cache import CachedSpace
@@ -220,7 +221,23 @@ def _resolve_config(cfg: TrainConfig | None, overrides: dict) -> TrainConfig:
             cfg = replace(cfg, overwrite=False)  # an action of the run that started over, not a setting to inherit
         else:
             cfg = preset(overrides.pop("preset", DEFAULT_PRESET))  # as `mcl train` (see config.DEFAULT_PRESET)
-    return merge(cfg, **overrides) if overrides else cfg
+    cfg = merge(cfg, **overrides) if overrides else cfg
+    return _from_init(cfg) if cfg.init and not cfg.resume else cfg
+
+
+def _from_init(cfg: TrainConfig) -> TrainConfig:
+    """A fine-tune (`init`): the model's architecture and space are those of the run it starts from, whatever the
+    preset says (its weights only fit that architecture; its z only means something in that space)."""
+    m = ckpt.manifest(pretrained_path(cfg.init), "latest")
+    if m is None:
+        raise FileNotFoundError(f"init={cfg.init!r}: no checkpoint there (a run dir with checkpoints/latest.json, or a "
+                                f"shipped model's name: open)")
+    init = TrainConfig.from_dict(m["config"], f"{cfg.init}: checkpoints/latest.json")
+    space = m.get("space", init.space)
+    if cfg.space not in ("auto", space):
+        raise ValueError(f"init={cfg.init!r} was trained in space {space!r}, not {cfg.space!r}: a fine-tune keeps its "
+                         f"space (leave --space unset)")
+    return replace(cfg, model=init.model, space=space)
 
 
 def _check_run_dir(cfg: TrainConfig, run: Path) -> dict | None:
@@ -494,10 +511,17 @@ def _settle_config(cfg: TrainConfig, space, run: Path, named: bool) -> TrainConf
 
 def _build_model(cfg: TrainConfig, device, world: int, rank: int):
     """Model + optimizer, identical on every rank (same seed; DDP also broadcasts rank 0's weights), then each rank's
-    own dropout stream."""
+    own dropout stream. With `init`, the weights start from that run's (a resume then replaces them)."""
     check_model_fits(cfg.model, max(1, cfg.batch_size // world), cfg.window_frames, str(device), "the run config")
     torch.manual_seed(cfg.seed)
-    model = MotionCLIP(cfg.model).to(device)
+    model = MotionCLIP(cfg.model)
+    if cfg.init:
+        init = pretrained_path(cfg.init)
+        weights = init / ckpt.CKPT_DIR / ckpt.manifest(init, "latest")["weights"]
+        tensors = ckpt.load_weights(weights)
+        ckpt.check_weights(model, tensors, str(weights), "the run config (init)")
+        model.load_state_dict(tensors)  # fp16 shipped weights are copied into the fp32 model
+    model = model.to(device)
     optimizer = torch.optim.SGD if cfg.optimizer == "sgd" else torch.optim.AdamW
     opt = optimizer(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     torch.manual_seed(cfg.seed + 1 + rank)
