@@ -14,7 +14,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 DOCS = sorted((ROOT / "docs").glob("*.md"))
-PAGES = [README] + DOCS
+MODEL_CARD = ROOT / "MODEL_CARD.md"  # the shipped model's card: its commands are checked like the docs'
+PAGES = [README, MODEL_CARD] + DOCS
 README_MAX_BYTES = 12_288  # issue #16: "wc -c README.md ≤ 12,288"
 
 # Inline `mcl …` spans in the README that are not command lines, each with the reason it is not parsed.

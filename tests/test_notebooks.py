@@ -12,8 +12,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
+import mcl
 from mcl.lab.demo import ensure_run, run_status
-from mcl.lab.notebooks import KERNEL, ROOT, ensure_kernel, error_outputs, execute, notebook_paths, relative_parameters
+from mcl.lab.notebooks import (KERNEL, ROOT, ensure_kernel, error_outputs, execute, execute_all, notebook_paths,
+                               relative_parameters)
+from mcl.paths import PRETRAINED_DIR
 
 pytest.importorskip("papermill")
 NOTEBOOKS = notebook_paths()
@@ -117,3 +120,22 @@ def test_run_status_partial_and_missing(tiny_run, tmp_path):
 def test_demo_help():
     out = subprocess.run([sys.executable, "-m", "mcl.lab.demo", "--help"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and "--fast" in out.stdout and "notebooks/executed" in out.stdout
+
+
+@pytest.mark.notebooks
+@pytest.mark.slow
+@pytest.mark.skipif(not (PRETRAINED_DIR / "open" / "checkpoints" / "latest.json").exists(),
+                    reason="the shipped model is not in this checkout (mcl/pretrained/open)")
+def test_make_demo_notebooks_on_the_shipped_model(tmp_path):
+    """What `make demo` runs: 01 fine-tunes `open` (fast: a few steps), 03 explores `open` itself and shows the paper's
+    normal → elderly edit on DeepMimic's walk."""
+    figures = tmp_path / "figures"
+    params = {"fast": True, "run_dir": str(tmp_path / "ft"), "data": "deepmimic", "space": "auto",
+              "figures_dir": str(figures), "init": "open"}
+    results = execute_all(params, tmp_path / "out", names=["01", "03"], explore={"run_dir": "open"}, progress=False)
+    assert [r.error for r in results] == [None, None]
+    assert all(error_outputs(r.path) == [] for r in results)
+    text = _output_text(nbformat.read(str(results[1].path), as_version=4))
+    assert "a person walks in an elderly way" in text  # the edit examples(data, run.data_spec) picks for `open`
+    ft = mcl.load(tmp_path / "ft")
+    assert ft.config.init == "open" and ft.config.model == mcl.load("open").config.model
