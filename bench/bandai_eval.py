@@ -3,6 +3,7 @@
     python bench/bandai_eval.py                    # train 700 steps + evaluate (see timing below)
     python bench/bandai_eval.py --eval-only        # evaluate the existing runs/bandai-cpu
     python bench/bandai_eval.py --eval-only --judge judges/bandai   # + the edit and generations judged independently
+    python bench/bandai_eval.py --eval-only --out open --judge open --test-takes 1000   # the shipped model (MODEL_CARD)
 
 Needs `../shared/data/bandai-namco-ds2.tar.xz` (or `MCL_BANDAI`); without it the bench says so and exits 0.
 
@@ -190,7 +191,9 @@ def main(argv=None) -> int:
               f"style = prompted {result['judged_style_prompts']['style']['pct']:.1f}%")
     if len(report):
         print(report.summary(limit=3))
-    out = Path(args.json or Path(args.out) / "bench_bandai.json")
+    # beside the run; a shipped model's name (`--out open`) is no folder to write in: runs/bench-NAME/ instead
+    into = Path(args.out) if Path(args.out).is_dir() else ROOT / "runs" / f"bench-{Path(args.out).name}"
+    out = Path(args.json or into / "bench_bandai.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2, default=lambda o: o.tolist() if isinstance(o, np.ndarray) else str(o)))
     print(f"wrote {out}")

@@ -12,6 +12,7 @@ from mcl.cli import main as mcl_main
 from mcl.data.errors import DataError
 from mcl.data.motion import mirror_motion, swap_sides
 from mcl.data.sources import load
+from mcl.latent.ops import NORM_FILE, latent_norm
 from mcl.paths import PRETRAINED, PRETRAINED_DIR, pretrained_path
 from mcl.training import checkpoint as ckpt
 from mcl.training.loop import train
@@ -28,6 +29,7 @@ def test_ship_writes_fp16_that_loads_like_the_run(tiny_run, tmp_path):
     (judge / "judge.safetensors").write_bytes(b"x")
     assert mcl_main(["ship", str(tiny_run), "--out", str(tmp_path / "shipped"), "--judge", str(judge)]) == 0
     out = tmp_path / "shipped"
+    assert (out / NORM_FILE).read_text() == (tiny_run / NORM_FILE).read_text()  # measured by `mcl ship`
     with safe_open(str(_weights_file(out)), "pt") as f:
         assert {f.get_tensor(k).dtype for k in f.keys()} == {torch.float16}
     assert sorted(p.name for p in (out / "judge").iterdir()) == ["judge.json", "judge.safetensors"]
@@ -74,6 +76,10 @@ def test_the_shipped_open_model_loads_offline_with_its_judge():
     assert set(judge.heads) >= {"content", "style"}
     z = mcl.encode(run, load("deepmimic?clips=walk", progress=False))
     assert z.shape == (1, run.model.latent_dim) and torch.isfinite(z).all()
+    # text → motion needs the latent scale of its training windows: shipped, since Bandai is not on a fresh machine
+    norms = json.loads((PRETRAINED_DIR / "open" / NORM_FILE).read_text())
+    assert latent_norm(run) == pytest.approx(norms[str(run.step)]["norm"])
+    assert mcl.text_to_motion(run, ["a person walks"])[0].num_frames == 60
 
 
 def test_init_fine_tunes_from_a_run_with_its_architecture_and_space(tiny_run, tmp_path):

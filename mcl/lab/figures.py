@@ -49,7 +49,8 @@ def dataset_windows(data: str | Sequence[Motion], split: str = "all", loaded=Non
     """60-frame windows at 30 fps of a data spec (or motions), optionally only the run's held-out part.
 
     `split="val"` / `"train"` applies the run's own split rule (`mcl.training.batches.split_motions` with `loaded.config`), so
-    `val` windows are frames the model never trained on (DeepMimic: the mirror images of the clips). `fit=True`
+    `val` windows are frames the model never trained on (DeepMimic: the mirror images of the clips); when `data` is
+    not the run's training spec (`loaded.data_spec`), there is no rule to apply and every window is given. `fit=True`
     extends clips shorter than a window as training does (loops cyclic clips, holds the last frame otherwise), so
     every clip gives at least one window. Example: `ws = dataset_windows("deepmimic", "val", run)`.
     """
@@ -61,6 +62,8 @@ def dataset_windows(data: str | Sequence[Motion], split: str = "all", loaded=Non
         motions = list(data)
     if split not in ("all", "train", "val"):
         raise ValueError(f"split={split!r}: expected 'all', 'train' or 'val'")
+    if split != "all" and loaded is not None and isinstance(data, str) and data != loaded.data_spec:
+        split = "all"  # not the run's training data: its split rule means nothing here (as `mcl eval --split auto`)
     if split != "all":
         if loaded is None:
             raise ValueError(f"split={split!r} needs the loaded run (its config holds the split rule)")

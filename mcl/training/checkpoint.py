@@ -121,9 +121,10 @@ def _prune(ckdir: Path) -> None:
 
 
 def ship(run_dir: str | os.PathLike, out: str | os.PathLike, which: str = "latest", fp16: bool = True,
-         judge: str | os.PathLike | None = None) -> Path:
+         judge: str | os.PathLike | None = None, files: tuple[str, ...] = ()) -> Path:
     """Write a run's weights as a model to ship: `out/config.json`, `out/checkpoints/latest.json` + one safetensors file
-    (fp16 unless `fp16=False`; no optimizer state) and, with `judge`, a copy of that judge folder as `out/judge/`.
+    (fp16 unless `fp16=False`; no optimizer state), copies of the run dir's `files` (e.g. the measured latent scale,
+    which needs the training data to measure again) and, with `judge`, a copy of that judge folder as `out/judge/`.
     `load(out)` loads it like any run. Example: `ship("runs/open", "mcl/pretrained/open", judge="judges/open")`.
     """
     run_dir, out = Path(run_dir), Path(out)
@@ -141,6 +142,10 @@ def ship(run_dir: str | os.PathLike, out: str | os.PathLike, which: str = "lates
     write_json(out / "config.json", dict(info, shipped=shipped))
     keep = ("config", "data_spec", "space", "space_fingerprint", "space_id", "step", "epoch", "metrics")
     save(out, tensors, None, dict({k: m[k] for k in keep if k in m}, shipped=shipped), tags=("latest",))
+    for name in files:
+        if not (run_dir / name).exists():
+            raise FileNotFoundError(f"{run_dir / name}: missing; it must be shipped with the weights")
+        atomic_write(out / name, lambda tmp, name=name: shutil.copyfile(run_dir / name, tmp))
     if judge is not None:
         files = [f for f in Path(judge).glob("judge.*") if f.is_file()]  # judge.json + judge.safetensors
         if not files:

@@ -20,7 +20,8 @@ import textwrap
 from pathlib import Path
 
 from . import flags as fl
-from .checkpoint import read_json, ship
+from ..latent.ops import NORM_FILE, latent_norm
+from .checkpoint import load, read_json, ship
 from .config import DEFAULT_PRESET, PRESETS, TrainConfig, preset
 from .loop import train
 from ..quiet import no_progress_bars
@@ -115,7 +116,10 @@ def register(sub) -> None:
 
 
 def run_ship(args: argparse.Namespace) -> int:
-    out = ship(args.run, args.out, which=args.which, fp16=not args.fp32, judge=args.judge)
+    # texts are decoded at the scale of encoded training windows: measure it now, while the training data is here
+    norm = latent_norm(load(args.run, which=args.which))
+    print(f"latent scale of {args.run}: {norm:.2f} (kept in {NORM_FILE})")
+    out = ship(args.run, args.out, which=args.which, fp16=not args.fp32, judge=args.judge, files=(NORM_FILE,))
     size = sum(f.stat().st_size for f in Path(out).rglob("*") if f.is_file())
     print(f"shipped {args.run} ({args.which}) → {out}: {size / 1e6:.1f} MB")
     return 0
