@@ -19,12 +19,12 @@ import os
 import textwrap
 from pathlib import Path
 
-from . import flags as fl
 from ..latent.ops import NORM_FILE, latent_norm
+from ..quiet import no_progress_bars
+from . import flags as fl
 from .checkpoint import load, read_json, ship
 from .config import DEFAULT_PRESET, PRESETS, TrainConfig, preset
 from .loop import train
-from ..quiet import no_progress_bars
 
 PRESET_NOTE = (f"Default preset: {DEFAULT_PRESET} (as mcl.train()); fields whose flags are not given keep the "
                f"preset's values (with --resume and no --preset: the run's saved config). --preset paper is the "
