@@ -65,7 +65,7 @@ def _config(args) -> TrainConfig:
 
 # a value other than the default preset's, valid on its own, for every field a plain `--flag VALUE` sets
 SPECIAL = {"window_frames": 50, "data": "synthetic", "space": "minilm", "out": "runs/elsewhere", "device": "cpu",
-           "cache_dir": "/tmp/mcl-cache-x"}
+           "cache_dir": "/tmp/mcl-cache-x", "init": "runs/a-run"}
 HAND_MADE = {  # the flags written out in cli.register: option strings → the value they give the field
     "preset": None,  # picks the base; tested with the entry points below
     "fixed_windows": {("--fixed-windows",): True, ("--random-windows",): False, ("--no-fixed-windows",): False},
