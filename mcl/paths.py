@@ -1,9 +1,10 @@
 """Where and how mcl writes files.
 
 Models shipped with mcl (`PRETRAINED`) live under `mcl/pretrained/NAME/` as normal run dirs; `pretrained_path`
-turns a name into that folder. The cache root: one rule for every cache (embeddings, motions, rendered frames, extracted archives): `$MCL_CACHE` when
-it is set and not empty, else `~/.cache/mcl`; each cache is a folder under that root. Atomic writes: a file is
-written beside its target and renamed over it, so a reader (or a run killed mid-write) never sees half a file.
+turns a name into that folder. The cache root: one rule for every cache (embeddings, motions, rendered frames,
+extracted archives): `$MCL_CACHE` when it is set and not empty, else `~/.cache/mcl`; each cache is a folder under
+that root. Atomic writes: a file is written beside its target and renamed over it, so a reader (or a run killed
+mid-write) never sees half a file.
 """
 from __future__ import annotations
 
@@ -38,16 +39,19 @@ PRETRAINED = {
 
 def pretrained_path(run: str | os.PathLike, part: str = "") -> Path:
     """The folder `run` names: a shipped model's (`mcl/pretrained/NAME/PART`) when `run` is one of `PRETRAINED` and no
-    folder of that name is here, else `run` itself (a run dir, a judge folder).
+    run or judge of that name is here (a folder `open/` of other files does not hide the shipped `open`), else `run`
+    itself (a run dir, a judge folder).
 
     >>> pretrained_path("open").relative_to(PRETRAINED_DIR).as_posix(), pretrained_path("open", "judge").name
     ('open', 'judge')
     >>> str(pretrained_path("runs/deepmimic-cpu"))
     'runs/deepmimic-cpu'
     """
-    if isinstance(run, str) and run in PRETRAINED and not Path(run).exists():
+    local = Path(run)
+    if isinstance(run, str) and run in PRETRAINED and not ((local / "checkpoints").is_dir() or
+                                                           (local / "judge.json").is_file()):
         return PRETRAINED_DIR / run / part if part else PRETRAINED_DIR / run
-    return Path(run)
+    return local
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[str], object]) -> None:

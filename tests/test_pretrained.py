@@ -59,7 +59,13 @@ def test_pretrained_names_resolve_to_the_package_unless_a_folder_of_that_name_is
     assert pretrained_path("open", "judge") == PRETRAINED_DIR / "open" / "judge"
     monkeypatch.chdir(tmp_path)
     (tmp_path / "open").mkdir()
-    assert str(pretrained_path("open")) == "open"  # the user's own folder wins
+    assert pretrained_path("open") == PRETRAINED_DIR / "open"  # a folder of other files named open hides nothing
+    (tmp_path / "open" / "checkpoints").mkdir()
+    assert str(pretrained_path("open")) == "open"  # the user's own run wins
+    (tmp_path / "j" / "open").mkdir(parents=True)
+    (tmp_path / "j" / "open" / "judge.json").write_text("{}")
+    monkeypatch.chdir(tmp_path / "j")
+    assert str(pretrained_path("open", "judge")) == "open"  # and the user's own judge
     assert str(pretrained_path("runs/x")) == "runs/x"
 
 

@@ -147,11 +147,11 @@ def ship(run_dir: str | os.PathLike, out: str | os.PathLike, which: str = "lates
             raise FileNotFoundError(f"{run_dir / name}: missing; it must be shipped with the weights")
         atomic_write(out / name, lambda tmp, name=name: shutil.copyfile(run_dir / name, tmp))
     if judge is not None:
-        files = [f for f in Path(judge).glob("judge.*") if f.is_file()]  # judge.json + judge.safetensors
-        if not files:
+        judge_files = [f for f in Path(judge).glob("judge.*") if f.is_file()]  # judge.json + judge.safetensors
+        if not judge_files:
             raise FileNotFoundError(f"{judge}: no judge files (judge.json, judge.safetensors); write one with "
                                     f"`mcl judge train`")
-        for f in files:
+        for f in judge_files:
             atomic_write(out / "judge" / f.name, lambda tmp, f=f: shutil.copyfile(f, tmp))
     return out
 

@@ -228,7 +228,7 @@ def _resolve_config(cfg: TrainConfig | None, overrides: dict) -> TrainConfig:
 def _from_init(cfg: TrainConfig) -> TrainConfig:
     """A fine-tune (`init`): the model's architecture and space are those of the run it starts from, whatever the
     preset says (its weights only fit that architecture; its z only means something in that space)."""
-    m = ckpt.manifest(pretrained_path(cfg.init), "latest")
+    m = ckpt.manifest(cfg.init, "latest")  # a run dir or a shipped model's name
     if m is None:
         raise FileNotFoundError(f"init={cfg.init!r}: no checkpoint there (a run dir with checkpoints/latest.json, or a "
                                 f"shipped model's name: open)")
