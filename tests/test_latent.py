@@ -196,3 +196,27 @@ def test_evaluations_on_tiny_model(run):
     assert score["n"] == 3 and 0 <= score["after"] <= 100
     match = evaluate.text_to_motion_match(run, synthetic_dataset(3, frames=90), n_frames=60)
     assert match["n"] == 3 and np.array(match["dist_mm"]).shape == (3, 3)
+
+
+def _waving(hz: float, amplitude: float = 0.6, frames: int = 60, fps: float = 30.0):
+    """A body standing still but for the right elbow swinging at `hz` (SMPL-24 joint 19)."""
+    from mcl.data.motion import Motion
+    t = np.arange(frames) / fps
+    poses = np.zeros((frames, 24, 3), np.float32)
+    poses[:, 19, 1] = amplitude * np.sin(2 * np.pi * hz * t)
+    return Motion(poses=poses, trans=np.zeros((frames, 3), np.float32), fps=fps, labels={"content": f"{hz}"})
+
+
+def test_limb_speeds_see_a_wave_and_periodic_detail_compares_decodes(run):
+    from mcl.latent.evaluate import limb_speeds, periodic_detail
+    held, slow, fast = _waving(0.0), _waving(1.0), _waving(2.0)
+    s = limb_speeds([held, slow, fast])
+    assert s["wrists"][0] == 0 and s["ankles"].max() < 1e-6     # nothing moves but the right forearm
+    assert 0 < s["wrists"][1] and 1.8 < s["wrists"][2] / s["wrists"][1] < 2.1  # twice the rate, twice the speed
+    r = periodic_detail(run, [slow, fast, fast], {"1.0": "a slow wave", "2.0": "a fast wave", "9": "no such class"})
+    assert list(r) == ["1.0", "2.0"] and r["2.0"]["n"] == 2
+    rec = limb_speeds(latent.reconstruct(run, [fast]))["wrists"][0]
+    assert abs(r["2.0"]["wrists"]["reconstructed"] - rec) < 1e-5
+    assert abs(r["2.0"]["wrists"]["reconstructed/real"] - rec / s["wrists"][2]) < 1e-5
+    gen = limb_speeds(latent.text_to_motion(run, ["a fast wave"]))["wrists"][0]
+    assert abs(r["2.0"]["wrists"]["text"] - gen) < 1e-5

@@ -100,6 +100,23 @@ def test_text_rc_term_decodes_texts_at_the_windows_scale_and_skips_windows_witho
     assert torch.allclose(total - total0, 100 * expected)
 
 
+def test_text_rc_takes_the_closest_phase_candidate():
+    x_text = torch.zeros(2, 25, 6, 10)
+    x = torch.full_like(x_text, 2.0)
+    far, near = torch.full_like(x, 3.0), torch.full_like(x, 0.5)
+    phases = torch.stack([x, far, near], 1)
+    cfg = LossConfig(w_text_rc=1.0, w_body=0.0)
+    idx = torch.tensor([0, 1])
+    z = torch.randn(2, 4)
+    _, plain = compute_losses(z, x, x, cfg, torch.randn(2, 4), idx, x_text=x_text)
+    _, closest = compute_losses(z, x, x, cfg, torch.randn(2, 4), idx, x_text=x_text, x_phases=phases)
+    assert float(plain["text_rc"]) == 4.0 and float(closest["text_rc"]) == 0.25
+    x_text.requires_grad_(True)  # the gradient flows to the decode, towards the chosen candidate only
+    _, t = compute_losses(z, x, x, cfg, torch.randn(2, 4), idx, x_text=x_text, x_phases=phases)
+    t["text_rc"].backward()
+    assert torch.allclose(x_text.grad, torch.full_like(x_text, -2 * 0.5 / x_text[0].numel() / 2))
+
+
 def test_body_term_on_smpl_vertices(tmp_path):
     """With SMPL files the body term compares vertices; on the fake model vertex j < 24 rides on joint j."""
     from fake_smpl import fake_smpl

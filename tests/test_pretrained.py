@@ -1,6 +1,7 @@
 """Shipped models (`mcl ship`, `mcl.load("open")`), fine-tunes from them (`init`), and the data options that built
 the open model's training set (`mirror=1`, `repeat=N`)."""
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -97,6 +98,11 @@ def test_init_fine_tunes_from_a_run_with_its_architecture_and_space(tiny_run, tm
     assert b.config.model == a.config.model and b.config.space == a.config.space
     for (k, va), vb in zip(a.model.state_dict().items(), b.model.state_dict().values()):
         assert torch.allclose(va, vb, atol=1e-6), k
+    # dropout is a training setting, not architecture: the fine-tune's own applies
+    train(None, data="deepmimic?clips=walk", init=str(tiny_run), out=str(tmp_path / "d"), max_steps=1,
+          model={"dropout": 0.0}, progress=False, cache_dir=str(tiny_run.parent / "cache"))
+    c = mcl.load(tmp_path / "d").config.model
+    assert c.dropout == 0.0 and replace(c, dropout=a.config.model.dropout) == a.config.model
     with pytest.raises(ValueError, match="a fine-tune keeps its space"):
         train(None, data="deepmimic?clips=walk", init=str(tiny_run), out=str(tmp_path / "x"), space="random-clip",
               max_steps=1, progress=False)

@@ -146,6 +146,33 @@ def test_split_and_window_set_are_deterministic():
     assert b.x.shape == (3, 25, 6, 30) and torch.allclose(b.x[:, 24, :, 0], torch.zeros(3, 6))
 
 
+def test_phase_candidates_are_the_chunks_other_windows_with_the_same_caption():
+    from mcl.data.motion import Segment
+    motions = [m.resample(30) for m in _motions(3, 100)]
+    ws = WindowSet.build(motions, {}, window=30, chunk=50)
+    plan = ws.plan(10, 0)
+    b = ws.batch(plan, range(4), phase_stride=5)
+    assert b.x_phases.shape == (4, 6, 25, 6, 30)  # starts 0, 5, …, 20 of a 50-frame chunk + the window itself
+    assert torch.equal(b.x_phases[:, 0], b.x)
+    for row, i in enumerate(plan.order[:4]):  # every candidate is a normalised window of the same chunk
+        for k, s in enumerate(range(0, 21, 5)):
+            want = ws._windows([(int(i), s)])[0]
+            assert any(torch.allclose(want, b.x_phases[row, j]) for j in range(6)), (row, s)
+    # a chunk whose caption changes with the start: only the starts with the window's caption are candidates
+    m = motions[0].slice(0, 50).replace(segments=[Segment(0.0, 0.5, "walk"), Segment(0.5, 1.7, "jump")])
+    ws = WindowSet.build([m], {}, window=30, chunk=50)  # starts 0–10 see "walk and jump", 11–20 "jump" alone
+    assert ws._phase_starts(0, 20, 5) == [15] and ws._phase_starts(0, 0, 5) == [5, 10]
+    assert ws.batch(ws.plan(10, 0), range(1)).x_phases is None
+
+
+def test_text_rc_stride_trains_and_is_refused_where_there_is_no_other_window(tmp_path):
+    run = train(_cfg(tmp_path / "r", epochs=1, loss=dict(w_text=10.0, w_text_rc=100.0, text_rc_stride=10)),
+                motions=_motions(), space=FakeSpace())
+    assert all(math.isfinite(r["text_rc"]) for r in _rows(run))
+    with pytest.raises(ValueError, match="text_rc_stride=10 .*fixed_windows"):
+        _cfg(tmp_path / "f", fixed_windows=True, loss=dict(text_rc_stride=10))
+
+
 def test_short_clips_are_extended_and_mirroring_is_an_involution():
     m = synthetic_motion(40, seed=1).replace(source={"name": "loop", "loop": "wrap"})
     notes = []

@@ -116,13 +116,19 @@ def _window_captions(chunk: Motion, start: int, length: int) -> list[str]:
 # --- the window set --------------------------------------------------------------------------------------------
 @dataclass
 class Batch:
-    """One batch: `x (B, 25, 6, T)`, `text_idx (B,)` and `image_idx (B,)` into the embedding tables (−1: none)."""
+    """One batch: `x (B, 25, 6, T)`, `text_idx (B,)` and `image_idx (B,)` into the embedding tables (−1: none).
+
+    `x_phases (B, K, 25, 6, T)`, when asked for (`WindowSet.batch(..., phase_stride=N)`): for each window, itself and
+    the other windows of its chunk that start every N frames and share its caption (repeats pad the rows to K), the
+    targets of the closest-of `text_rc` term (`LossConfig.text_rc_stride`)."""
     x: torch.Tensor
     text_idx: torch.Tensor
     image_idx: torch.Tensor
+    x_phases: torch.Tensor | None = None
 
     def to(self, device) -> "Batch":
-        return Batch(self.x.to(device, non_blocking=True), self.text_idx.to(device), self.image_idx.to(device))
+        phases = None if self.x_phases is None else self.x_phases.to(device, non_blocking=True)
+        return Batch(self.x.to(device, non_blocking=True), self.text_idx.to(device), self.image_idx.to(device), phases)
 
     def __len__(self) -> int:
         return int(self.x.shape[0])
@@ -203,19 +209,41 @@ class WindowSet:
         text_idx = np.array([(c[0][0] if c[0] else -1) for c in self.captions], np.int64)
         return EpochPlan(np.arange(n), np.zeros(n, np.int64), text_idx)
 
-    def batch(self, plan: EpochPlan, positions) -> Batch:
-        """The windows at `positions` of `plan`, translation relative to each window's first frame, heading to +z."""
+    def batch(self, plan: EpochPlan, positions, phase_stride: int = 0) -> Batch:
+        """The windows at `positions` of `plan`, translation relative to each window's first frame, heading to +z.
+
+        `phase_stride > 0` also gives `x_phases`: each window with its chunk's windows starting every `phase_stride`
+        frames whose caption is the window's (see `Batch`), normalised the same way.
+        """
         pos = np.asarray(list(positions), np.int64)
         idx = plan.order[pos]
+        starts = [int(plan.starts[i]) for i in idx]
+        x = self._windows([(int(i), s) for i, s in zip(idx, starts)])
+        phases = None
+        if phase_stride > 0:
+            alts = [[s] + self._phase_starts(int(i), s, phase_stride) for i, s in zip(idx, starts)]
+            k = max(len(a) for a in alts)
+            alts = [a + [a[0]] * (k - len(a)) for a in alts]  # a repeat of the window itself never changes the min
+            flat = self._windows([(int(i), s) for i, a in zip(idx, alts) for s in a])
+            phases = flat.reshape(len(idx), k, *flat.shape[1:])
+        return Batch(x, torch.from_numpy(plan.text_idx[idx]), self.image_idx[torch.from_numpy(idx)], phases)
+
+    def _phase_starts(self, i: int, start: int, stride: int) -> list[int]:
+        """The other window starts of chunk `i`, every `stride` frames, whose captions are those at `start`."""
+        caps = self.captions[i]
+        last = self.chunks[i].shape[-1] - self.window
+        return [s for s in range(0, last + 1, stride)
+                if s != start and (len(caps) == 1 or caps[s] == caps[start])]
+
+    def _windows(self, items: list[tuple[int, int]]) -> torch.Tensor:
+        """`(N, 25, 6, T)`: window (chunk, start) of each item, translation from its first frame, facing +z."""
         xs = []
-        for i in idx:
-            s = int(plan.starts[i])
+        for i, s in items:
             x = self.chunks[i][..., s:s + self.window].clone()
             x[24, :3] -= x[24, :3, :1].clone()
             xs.append(x)
         # every window faces +z at its first frame: a caption cannot say which way the body faces
-        x = face_forward_tensor(torch.stack(xs))
-        return Batch(x, torch.from_numpy(plan.text_idx[idx]), self.image_idx[torch.from_numpy(idx)])
+        return face_forward_tensor(torch.stack(xs))
 
 
 # --- embedding tables ------------------------------------------------------------------------------------------

@@ -93,6 +93,11 @@ class LossConfig:
     # text side of the space too, which text-to-motion needs when the data are too few to pull z onto the text by
     # cosine alone.
     w_text_rc: float = 0.0
+    # text_rc against the closest of the chunk's windows that start every N frames (and share the window's caption),
+    # not only the window itself (0: the window only). One text stands for windows of every phase of a periodic
+    # motion; asked for each one exactly, its decode learns their mean (a walk averages to a shuffle). The closest-of
+    # lets it commit to one phase. Needs chunks longer than a window (not fixed_windows).
+    text_rc_stride: int = 0
     # the text/image terms: "cosine" (1 − cos(z, e), the paper) or "infonce" (symmetric InfoNCE over the batch;
     # windows that share a text are not each other's negatives)
     alignment: Literal["cosine", "infonce"] = "cosine"
@@ -102,7 +107,8 @@ class LossConfig:
     body: Literal["auto", "joints", "vertices"] = "auto"
 
     NUMBERS: ClassVar[dict[str, str]] = {"w_rc": "nonneg", "w_body": "nonneg", "w_vel": "nonneg", "w_text": "nonneg",
-                                         "w_image": "nonneg", "w_text_rc": "nonneg", "temperature": "positive"}
+                                         "w_image": "nonneg", "w_text_rc": "nonneg", "temperature": "positive",
+                                         "text_rc_stride": "index"}
 
     def __post_init__(self):
         _check_fields(self, "loss.")
@@ -189,6 +195,10 @@ class TrainConfig:
         self._check_numbers()
         if self.chunk_frames < self.window_frames:
             raise ValueError(f"chunk_frames={self.chunk_frames} < window_frames={self.window_frames}")
+        if self.loss.text_rc_stride and (self.fixed_windows or self.chunk_frames == self.window_frames):
+            raise ValueError(f"loss.text_rc_stride={self.loss.text_rc_stride} compares a text's decode with the other "
+                             f"windows of its chunk, and fixed_windows/chunk_frames=window_frames leave none: use "
+                             f"random windows with chunk_frames > window_frames, or loss.text_rc_stride=0")
 
     def _check_numbers(self) -> None:
         """Every number where it is parsed (`NUMBERS`: counts ≥ 1, rates > 0, all finite, no list or string for a

@@ -227,7 +227,8 @@ def _resolve_config(cfg: TrainConfig | None, overrides: dict) -> TrainConfig:
 
 def _from_init(cfg: TrainConfig) -> TrainConfig:
     """A fine-tune (`init`): the model's architecture and space are those of the run it starts from, whatever the
-    preset says (its weights only fit that architecture; its z only means something in that space)."""
+    preset says (its weights only fit that architecture; its z only means something in that space). Dropout is a
+    training setting, not architecture: the fine-tune's own applies (`--dropout`)."""
     m = ckpt.manifest(cfg.init, "latest")  # a run dir or a shipped model's name
     if m is None:
         raise FileNotFoundError(f"init={cfg.init!r}: no checkpoint there (a run dir with checkpoints/latest.json, or a "
@@ -237,7 +238,7 @@ def _from_init(cfg: TrainConfig) -> TrainConfig:
     if cfg.space not in ("auto", space):
         raise ValueError(f"init={cfg.init!r} was trained in space {space!r}, not {cfg.space!r}: a fine-tune keeps its "
                          f"space (leave --space unset)")
-    return replace(cfg, model=init.model, space=space)
+    return replace(cfg, model=replace(init.model, dropout=cfg.model.dropout), space=space)
 
 
 def _check_run_dir(cfg: TrainConfig, run: Path) -> dict | None:
@@ -387,12 +388,14 @@ def _train(cfg: TrainConfig, motions, space, latest: dict | None, early: list[st
             last, done = {}, first_batch  # done: batches of this epoch behind us
             for b in range(first_batch, n_batches):
                 positions = range(b * B, min((b + 1) * B, len(plan.order)))
-                batch = data.train_set.batch(plan, list(positions)[rank::world]).to(device)
+                stride = cfg.loss.text_rc_stride if cfg.loss.w_text_rc else 0
+                batch = data.train_set.batch(plan, list(positions)[rank::world], phase_stride=stride).to(device)
                 # bf16 autocast covers the transformer only; the losses (FK, cosines) stay in float32
                 with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16"):
                     z, x_hat, x_text = _forward(net, batch, data.text_table, cfg)
                 total, terms = compute_losses(z, x_hat, batch.x, cfg.loss, data.text_table, batch.text_idx,
-                                              data.image_table, batch.image_idx, x_text=x_text, mesh=body_mesh)
+                                              data.image_table, batch.image_idx, x_text=x_text, mesh=body_mesh,
+                                              x_phases=batch.x_phases)
                 last = _mean_over_ranks({"loss": total, **terms}, world)
                 _check_finite(last, run, step, epoch)  # before the update, so the weights stay good
                 opt.zero_grad(set_to_none=True)

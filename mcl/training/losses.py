@@ -123,6 +123,19 @@ def alignment_loss(z: torch.Tensor, table: torch.Tensor, idx: torch.Tensor, cfg:
     return infonce_alignment(z, e, idx, cfg.temperature)
 
 
+def text_rc_closest(x_text: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
+    """Mean over rows of the MSE between `x_text (B, 25, 6, T)` and the closest of its `candidates (B, K, 25, 6, T)`.
+
+    A winner-takes-all target: the decode of a text that names a periodic motion may settle on one phase instead of
+    the mean of all phases. With K = 1 it is the plain MSE.
+    >>> x = torch.zeros(2, 25, 6, 4); c = torch.stack([torch.ones_like(x), torch.zeros_like(x)], 1)
+    >>> float(text_rc_closest(x, c)), float(text_rc_closest(x, c[:, :1]))
+    (0.0, 1.0)
+    """
+    per = ((x_text[:, None] - candidates) ** 2).flatten(2).mean(-1)   # (B, K)
+    return per.min(dim=1).values.mean()
+
+
 def total_loss(terms: dict[str, torch.Tensor], cfg: LossConfig) -> torch.Tensor:
     """Weighted sum of the terms present (`rc`, `body`, `vel`, `text`, `image`).
 
@@ -137,13 +150,14 @@ def total_loss(terms: dict[str, torch.Tensor], cfg: LossConfig) -> torch.Tensor:
 def compute_losses(z: torch.Tensor, x_hat: torch.Tensor, x: torch.Tensor, cfg: LossConfig,
                    text_table: torch.Tensor | None = None, text_idx: torch.Tensor | None = None,
                    image_table: torch.Tensor | None = None, image_idx: torch.Tensor | None = None,
-                   skeleton: Skeleton | None = None, x_text: torch.Tensor | None = None, mesh=None
-                   ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+                   skeleton: Skeleton | None = None, x_text: torch.Tensor | None = None, mesh=None,
+                   x_phases: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """All loss terms of one batch and their weighted total.
 
     `x_text (B, 25, 6, T)`: the windows decoded from their text embeddings (`MotionCLIP.forward(x, text_emb)`),
-    giving the `text_rc` term (MSE to `x` over the windows that have a text). `mesh`: the SMPL mesh when the body term
-    is on vertices (`body_mesh_for_loss`).
+    giving the `text_rc` term (MSE to `x` over the windows that have a text); with `x_phases (B, K, 25, 6, T)` (see
+    `batches.Batch`) the MSE to the closest of each window's K candidates instead (`text_rc_closest`). `mesh`: the
+    SMPL mesh when the body term is on vertices (`body_mesh_for_loss`).
 
     Shapes: `z (B, D)`, `x_hat, x (B, 25, 6, T)`, tables `(N, D)`, index vectors `(B,)` (−1: no embedding).
     Terms with weight 0 or without a table are not computed. Returns `(total, {name: unweighted term})`.
@@ -156,7 +170,8 @@ def compute_losses(z: torch.Tensor, x_hat: torch.Tensor, x: torch.Tensor, cfg: L
             terms["text"] = t
     if x_text is not None and text_idx is not None and bool((text_idx >= 0).any()):
         has = text_idx >= 0
-        terms["text_rc"] = F.mse_loss(x_text[has], x[has])
+        terms["text_rc"] = (text_rc_closest(x_text[has], x_phases[has]) if x_phases is not None
+                            else F.mse_loss(x_text[has], x[has]))
     if cfg.w_image and image_table is not None and image_idx is not None:
         t = alignment_loss(z, image_table, image_idx, cfg)
         if t is not None:
