@@ -160,17 +160,30 @@ def test_phase_candidates_are_the_chunks_other_windows_with_the_same_caption():
             assert any(torch.allclose(want, b.x_phases[row, j]) for j in range(6)), (row, s)
     # a chunk whose caption changes with the start: only the starts with the window's caption are candidates
     m = motions[0].slice(0, 50).replace(segments=[Segment(0.0, 0.5, "walk"), Segment(0.5, 1.7, "jump")])
-    ws = WindowSet.build([m], {}, window=30, chunk=50)  # starts 0–10 see "walk and jump", 11–20 "jump" alone
+    ws = WindowSet.build([m], {}, window=30, chunk=50)  # starts 0–14 see "walk and jump", 15–20 "jump" alone
     assert ws._phase_starts(0, 20, 5) == [15] and ws._phase_starts(0, 0, 5) == [5, 10]
-    assert ws.batch(ws.plan(10, 0), range(1)).x_phases is None
 
 
-def test_text_rc_stride_trains_and_is_refused_where_there_is_no_other_window(tmp_path):
+def test_text_rc_stride_trains_and_is_refused_where_there_is_no_other_window(tmp_path, monkeypatch):
+    strides, phases = [], []
+    batch = WindowSet.batch
+
+    def spy(self, plan, positions, phase_stride=0):
+        b = batch(self, plan, positions, phase_stride)
+        strides.append(phase_stride)
+        phases.append(None if b.x_phases is None else b.x_phases.shape[1])
+        return b
+    monkeypatch.setattr(WindowSet, "batch", spy)
     run = train(_cfg(tmp_path / "r", epochs=1, loss=dict(w_text=10.0, w_text_rc=100.0, text_rc_stride=10)),
                 motions=_motions(), space=FakeSpace())
     assert all(math.isfinite(r["text_rc"]) for r in _rows(run))
+    assert 10 in strides and max(k for k in phases if k) == 6  # the window + starts 0, 10, …, 40 of a 100-frame chunk
     with pytest.raises(ValueError, match="text_rc_stride=10 .*fixed_windows"):
         _cfg(tmp_path / "f", fixed_windows=True, loss=dict(text_rc_stride=10))
+    with pytest.raises(ValueError, match="text_rc_stride=50: .*no other window"):
+        _cfg(tmp_path / "s", loss=dict(w_text_rc=100.0, text_rc_stride=50))
+    with pytest.raises(ValueError, match="text_rc_stride=10 .*w_text_rc=0"):
+        _cfg(tmp_path / "w", loss=dict(w_text_rc=0.0, text_rc_stride=10))
 
 
 def test_short_clips_are_extended_and_mirroring_is_an_involution():

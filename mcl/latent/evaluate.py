@@ -386,6 +386,8 @@ def periodic_detail(loaded, windows: Sequence[Motion], prompts: dict[str, str], 
     windows = [w.resample(WINDOW_FPS) for w in windows]
     real, rec = limb_speeds(windows), limb_speeds(latent.reconstruct(loaded, windows))
     classes = [c for c in prompts if any(w.labels.get(label_key) == c for w in windows)]
+    if not classes:
+        raise ValueError(f"periodic_detail: no window has a {label_key!r} label among {sorted(prompts)}")
     gen = limb_speeds(latent.text_to_motion(loaded, [prompts[c] for c in classes]))
     out = {}
     for i, c in enumerate(classes):

@@ -199,6 +199,13 @@ class TrainConfig:
             raise ValueError(f"loss.text_rc_stride={self.loss.text_rc_stride} compares a text's decode with the other "
                              f"windows of its chunk, and fixed_windows/chunk_frames=window_frames leave none: use "
                              f"random windows with chunk_frames > window_frames, or loss.text_rc_stride=0")
+        if self.loss.text_rc_stride > self.chunk_frames - self.window_frames:
+            raise ValueError(f"loss.text_rc_stride={self.loss.text_rc_stride}: a {self.chunk_frames}-frame chunk has "
+                             f"no other window start that far from 0 (windows are {self.window_frames} frames); use a "
+                             f"stride ≤ {self.chunk_frames - self.window_frames}")
+        if self.loss.text_rc_stride and not self.loss.w_text_rc:
+            raise ValueError(f"loss.text_rc_stride={self.loss.text_rc_stride} shapes the text_rc term, which is off "
+                             f"(loss.w_text_rc=0): set loss.w_text_rc (the cpu preset: 100) or drop the stride")
 
     def _check_numbers(self) -> None:
         """Every number where it is parsed (`NUMBERS`: counts ≥ 1, rates > 0, all finite, no list or string for a
