@@ -38,9 +38,15 @@ def main(argv=None) -> int:
     if args.data.startswith("bandai") and default_bandai_path() is None:
         print("Bandai-Namco ds-2 not found (../shared/data/bandai-namco-ds2.tar.xz or MCL_BANDAI): nothing to measure")
         return 0
-    run = load(args.run)
+    try:
+        run = load(args.run)
+    except FileNotFoundError as e:
+        sys.exit(f"periodic_detail: {e}")
     windows = [w for m in sources.load(args.data, progress=False) for w in cut(m.resample(30), 60)]
     contents = sorted({w.labels["content"] for w in windows if "content" in w.labels})
+    if not contents:
+        sys.exit(f"periodic_detail: no window of {args.data!r} has a 'content' label; use data labelled by content, "
+                 f"e.g. bandai?split=test")
     prompts = {c: bandai_captions(c, "normal")[-1] for c in contents}  # the caption naming the content alone
     r = periodic_detail(run, windows, prompts)
     head = f"{'content':22s} {'n':>4s}" + "".join(f" | {limb + ' real / rec / text m/s':>32s}" for limb in LIMBS)

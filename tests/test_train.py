@@ -153,7 +153,7 @@ def test_phase_candidates_are_the_chunks_other_windows_with_the_same_caption():
     plan = ws.plan(10, 0)
     b = ws.batch(plan, range(4), phase_stride=5)
     assert b.x_phases.shape == (4, 6, 25, 6, 30)  # starts 0, 5, …, 20 of a 50-frame chunk + the window itself
-    assert torch.equal(b.x_phases[:, 0], b.x)
+    assert torch.equal(b.x_phases[:, 0], b.x) and torch.equal(b.x, ws.batch(plan, range(4)).x)  # the same windows
     for row, i in enumerate(plan.order[:4]):  # every candidate is a normalised window of the same chunk
         for k, s in enumerate(range(0, 21, 5)):
             want = ws._windows([(int(i), s)])[0]

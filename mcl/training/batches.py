@@ -218,7 +218,6 @@ class WindowSet:
         pos = np.asarray(list(positions), np.int64)
         idx = plan.order[pos]
         starts = [int(plan.starts[i]) for i in idx]
-        x = self._windows([(int(i), s) for i, s in zip(idx, starts)])
         phases = None
         if phase_stride > 0:
             alts = [[s] + self._phase_starts(int(i), s, phase_stride) for i, s in zip(idx, starts)]
@@ -226,6 +225,9 @@ class WindowSet:
             alts = [a + [a[0]] * (k - len(a)) for a in alts]  # a repeat of the window itself never changes the min
             flat = self._windows([(int(i), s) for i, a in zip(idx, alts) for s in a])
             phases = flat.reshape(len(idx), k, *flat.shape[1:])
+            x = phases[:, 0]  # each row starts with the window itself: not cut and turned twice
+        else:
+            x = self._windows([(int(i), s) for i, s in zip(idx, starts)])
         return Batch(x, torch.from_numpy(plan.text_idx[idx]), self.image_idx[torch.from_numpy(idx)], phases)
 
     def _phase_starts(self, i: int, start: int, stride: int) -> list[int]:

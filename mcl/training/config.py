@@ -195,10 +195,10 @@ class TrainConfig:
         self._check_numbers()
         if self.chunk_frames < self.window_frames:
             raise ValueError(f"chunk_frames={self.chunk_frames} < window_frames={self.window_frames}")
-        if self.loss.text_rc_stride and (self.fixed_windows or self.chunk_frames == self.window_frames):
+        if self.loss.text_rc_stride and self.fixed_windows:
             raise ValueError(f"loss.text_rc_stride={self.loss.text_rc_stride} compares a text's decode with the other "
-                             f"windows of its chunk, and fixed_windows/chunk_frames=window_frames leave none: use "
-                             f"random windows with chunk_frames > window_frames, or loss.text_rc_stride=0")
+                             f"windows of its chunk, and fixed_windows leave none: use random windows "
+                             f"(--random-windows), or loss.text_rc_stride=0")
         if self.loss.text_rc_stride > self.chunk_frames - self.window_frames:
             raise ValueError(f"loss.text_rc_stride={self.loss.text_rc_stride}: a {self.chunk_frames}-frame chunk has "
                              f"no other window start that far from 0 (windows are {self.window_frames} frames); use a "

@@ -388,8 +388,8 @@ def _train(cfg: TrainConfig, motions, space, latest: dict | None, early: list[st
             last, done = {}, first_batch  # done: batches of this epoch behind us
             for b in range(first_batch, n_batches):
                 positions = range(b * B, min((b + 1) * B, len(plan.order)))
-                stride = cfg.loss.text_rc_stride if cfg.loss.w_text_rc else 0
-                batch = data.train_set.batch(plan, list(positions)[rank::world], phase_stride=stride).to(device)
+                batch = data.train_set.batch(plan, list(positions)[rank::world],
+                                             phase_stride=cfg.loss.text_rc_stride).to(device)
                 # bf16 autocast covers the transformer only; the losses (FK, cosines) stay in float32
                 with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16"):
                     z, x_hat, x_text = _forward(net, batch, data.text_table, cfg)
