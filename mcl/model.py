@@ -57,12 +57,24 @@ class MotionCLIP(nn.Module):
 
         # enable_nested_tensor only helps with padding masks, which we never pass
         self.encoder = nn.TransformerEncoder(enc_layer(), cfg.n_layers, enable_nested_tensor=False)
-        self.decoder = nn.TransformerDecoder(dec_layer(), cfg.n_layers)
+        self.decoder = nn.TransformerDecoder(dec_layer(), cfg.decoder_layers or cfg.n_layers)
         self.head = nn.Linear(d, POSE_DIM)
         # z lives in the frozen space; when the width differs, project in and out of it
         same = cfg.latent_dim == d
         self.to_latent = nn.Identity() if same else nn.Linear(d, cfg.latent_dim)
         self.from_latent = nn.Identity() if same else nn.Linear(cfg.latent_dim, d)
+        # z -> (scale, shift) of the decoder's time queries; zero at start: a model without it decodes identically
+        self.film = nn.Linear(cfg.latent_dim, 2 * d) if cfg.film else None
+        if self.film is not None:
+            nn.init.zeros_(self.film.weight)
+            nn.init.zeros_(self.film.bias)
+        self.synth = Synthesis(d, cfg.latent_dim, cfg.synth_rank) if cfg.synth_rank else None
+        if cfg.whiten_z:  # set by `set_whitening`; saved with the weights
+            if same:
+                self.from_latent = nn.Linear(cfg.latent_dim, d)  # the whitening is folded into it at the start
+                nn.init.eye_(self.from_latent.weight), nn.init.zeros_(self.from_latent.bias)
+            self.register_buffer("z_mean", torch.zeros(cfg.latent_dim))
+            self.register_buffer("z_whiten", torch.eye(cfg.latent_dim))
 
     @property
     def latent_dim(self) -> int:
@@ -93,9 +105,17 @@ class MotionCLIP(nn.Module):
     def decode_native(self, z: torch.Tensor, n_frames: int = 60) -> torch.Tensor:
         """`decode` in the model's own convention (`cfg.codec`): the decoder's raw output."""
         B = z.shape[0]
+        if self.cfg.whiten_z:
+            z = (z - self.z_mean) @ self.z_whiten
         memory = self.from_latent(z)[:, None]                                   # (B, 1, d)
-        queries = self.pos(z.new_zeros(B, n_frames, self.cfg.d_model))          # (B, T, d)
+        if self.film is None:
+            queries = self.pos(z.new_zeros(B, n_frames, self.cfg.d_model))      # (B, T, d)
+        else:  # a product of z and sin/cos(w t): a phase shift is one linear map of the positions away
+            scale, shift = self.film(z)[:, None].chunk(2, dim=-1)
+            queries = self.pos.dropout(self.pos.pe[:n_frames] * (1 + scale) + shift)
         h = self.head(self.decoder(queries, memory))                            # (B, T, 150)
+        if self.synth is not None:
+            h = h + self.synth(self.pos.pe[:n_frames], z)
         return h.reshape(B, n_frames, NUM_ROWS, NUM_FEATS).permute(0, 2, 3, 1)
 
     def forward(self, x: torch.Tensor, text_emb: torch.Tensor | None = None):
@@ -113,8 +133,56 @@ class MotionCLIP(nn.Module):
         both = self.codec.from_model(self.decode_native(torch.cat([z, z_text.to(z.dtype)]), T), turn=False)
         return z, both[: len(z)], both[len(z):]
 
+    @torch.no_grad()
+    def set_whitening(self, z: torch.Tensor, eps: float = 1e-3) -> None:
+        """Measure the whitening of `cfg.whiten_z` on latents `z (N, latent_dim)` and fold its inverse into every
+        layer that reads z in the decoder (from_latent, FiLM, the synthesis path), so the decoder computes the same
+        function as before, only in whitened coordinates. `eps`: the floor, a fraction of the largest variance."""
+        if not self.cfg.whiten_z:
+            raise ValueError("set_whitening needs ModelConfig.whiten_z=True")
+        if len(z) <= z.shape[1]:
+            raise ValueError(f"set_whitening needs more latents than dims ({z.shape[1]}), got {len(z)}")
+        z = z.double()
+        mean = z.mean(0)
+        var, vec = torch.linalg.eigh(torch.cov((z - mean).T))
+        if not var.max() > 0:
+            raise ValueError(f"set_whitening: the {len(z)} latents are all the same; whiten on z of varied windows")
+        var = var.clamp_min(0) + eps * var.max()
+        whiten, unwhiten = vec @ torch.diag(var.rsqrt()) @ vec.T, vec @ torch.diag(var.sqrt()) @ vec.T
+        # a layer A z + b becomes (A W^-1) z' + (b + A mean) with z' = (z - mean) W: same output
+        old_mean, old_whiten = self.z_mean.double(), self.z_whiten.double()
+        for lin in (self.from_latent, self.film, self.synth.z if self.synth is not None else None):
+            if lin is None:
+                continue
+            a = lin.weight.double() @ old_whiten.T            # back to raw z coordinates
+            b = lin.bias.double() - a @ old_mean
+            lin.weight.copy_((a @ unwhiten.T).to(lin.weight.dtype))
+            lin.bias.copy_((b + a @ mean).to(lin.bias.dtype))
+        self.z_mean.copy_(mean.to(self.z_mean.dtype))
+        self.z_whiten.copy_(whiten.to(self.z_whiten.dtype))
+
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
+
+
+class Synthesis(nn.Module):
+    """A low-rank bilinear path from z and the sinusoidal positions to the pose: `out (B, T, 150) = W (P pe_t * Q z)`.
+
+    A wave at phase phi is a sin(wt) + b cos(wt) with (a, b) set by phi: linear in the positions' sines once z gives
+    the coefficients. The transformer stack reaches such products only through its normalised layers; this path
+    has them in one step. `W` starts at zero: a model without it decodes the same.
+    """
+
+    def __init__(self, d_model: int, latent_dim: int, rank: int):
+        super().__init__()
+        self.pos = nn.Linear(d_model, rank, bias=False)
+        self.z = nn.Linear(latent_dim, rank)
+        self.out = nn.Linear(rank, POSE_DIM)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, pe: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        return self.out(self.pos(pe)[None] * self.z(z)[:, None])
 
 
 class PositionalEncoding(nn.Module):

@@ -198,6 +198,24 @@ def test_evaluations_on_tiny_model(run):
     assert match["n"] == 3 and np.array(match["dist_mm"]).shape == (3, 3)
 
 
+def test_phase_probe_reads_the_phase_from_a_z_that_carries_it(run):
+    from mcl.latent.evaluate import phase_probe
+
+    class FirstFrames(torch.nn.Module):  # z = the poses of frames 0-7: the phase, nothing else
+        def encode(self, x):
+            return x[:, :, :, :8].flatten(1)
+
+    def windows(hz, starts):  # 60-frame windows of one long swing, cut at every phase
+        long = _waving(hz, frames=200)
+        return [long.slice(s, s + 60) for s in starts]
+
+    train, test = windows(1.5, range(0, 120, 3)), windows(1.5, range(1, 120, 7))
+    assert phase_probe(FirstFrames(), train, test)["r2_test"] > 0.95
+    blind = phase_probe(tiny_loaded(dim=2, seed=1), train, test)  # a 2-d random encoder cannot say it
+    assert blind["n_test"] == len(test) and blind["r2_test"] < 0.9
+    assert blind["r2_decoded"] < 0  # an untrained decoder's waves are worse than the mean offset
+
+
 def _waving(hz: float, amplitude: float = 0.6, frames: int = 60, fps: float = 30.0):
     """A body standing still but for the right elbow swinging at `hz` (SMPL-24 joint 19)."""
     from mcl.data.motion import Motion

@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -6,7 +8,7 @@ from mcl.body import joints_from_rotvec
 from mcl.training.config import LossConfig
 from mcl.data import synthetic_motion
 from mcl.training.losses import (alignment_loss, compute_losses, cosine_alignment, infonce_alignment, joints_from_tensor,
-                        reconstruction_losses)
+                        reconstruction_losses, spectral_loss, window_weights)
 
 
 def _x(n=2, frames=30):
@@ -115,6 +117,49 @@ def test_text_rc_takes_the_closest_phase_candidate():
     _, t = compute_losses(z, x, x, cfg, torch.randn(2, 4), idx, x_text=x_text, x_phases=phases)
     t["text_rc"].backward()
     assert torch.allclose(x_text.grad, torch.full_like(x_text, -2 * 0.5 / x_text[0].numel() / 2))
+
+
+def test_spectral_term_is_blind_to_phase_and_pushes_a_held_pose_to_move():
+    t = torch.arange(60.0)
+    wave = 0.2 * torch.sin(2 * torch.pi * 2 * t / 30)  # 2 Hz at 30 fps, as Bandai's waves
+    x = torch.zeros(2, 25, 6, 60)
+    x[:, 21, 0] = wave
+    shifted = torch.zeros_like(x)
+    shifted[:, 21, 0] = 0.2 * torch.sin(2 * torch.pi * 2 * t / 30 + 2.0)
+    held = torch.zeros_like(x).requires_grad_(True)
+    cfg = LossConfig(w_rc=1.0, w_body=0.0, w_vel=0.0, w_text=0.0, w_image=0.0, w_spec=10.0)
+    _, phase = compute_losses(torch.randn(2, 4), shifted, x, cfg)
+    total, still = compute_losses(torch.randn(2, 4), held, x, cfg)
+    assert float(phase["spec"]) < float(still["spec"]) / 1000  # the MSE, not the spectrum, sees the phase
+    assert float(phase["rc"]) > float(still["rc"])              # a wave out of phase costs the MSE more than a hold
+    torch.testing.assert_close(total, still["rc"] + 10 * still["spec"])
+    total.backward()
+    assert held.grad[:, 21, 0].abs().sum() > 0 and torch.isfinite(held.grad).all()
+    # the text decodes get the same term, weighted alike
+    x_text = torch.zeros_like(x)
+    _, terms = compute_losses(torch.randn(2, 4), x, x, replace(cfg, w_text_rc=1.0), torch.randn(2, 4),
+                              torch.tensor([0, -1]), x_text=x_text)
+    torch.testing.assert_close(terms["text_spec"], spectral_loss(x_text[:1], x[:1]))
+
+
+def test_balanced_windows_weigh_each_window_by_how_little_it_moves():
+    x = _x(3, 20)
+    x[2, :, :, :] += torch.linspace(0, 3, 20)   # the third window moves far more than the others
+    x_hat = x + 0.05 * torch.randn_like(x)
+    w = window_weights(x)
+    assert w.mean().item() == pytest.approx(1.0) and w[2] < w[0] and w[2] < w[1]
+    cfg = LossConfig(w_text=0.0, w_image=0.0, w_spec=1.0, w_text_rc=1.0, balance_windows=True)
+    x_text = x + 0.1 * torch.randn_like(x)
+    _, terms = compute_losses(torch.randn(3, 4), x_hat, x, cfg, torch.randn(3, 4), torch.tensor([0, 1, -1]),
+                              x_text=x_text)
+    per = (x_hat - x).square().flatten(1).mean(1)
+    torch.testing.assert_close(terms["rc"], (per * w).mean())
+    per_text = (x_text[:2] - x[:2]).square().flatten(1).mean(1)
+    torch.testing.assert_close(terms["text_rc"], (per_text * w[:2]).mean())
+    _, plain = compute_losses(torch.randn(3, 4), x_hat, x, replace(cfg, balance_windows=False))
+    torch.testing.assert_close(plain["rc"], per.mean())
+    assert set(terms) == {"rc", "vel", "body", "spec", "text_rc", "text_spec"}
+    assert float(terms["body"]) != pytest.approx(float(plain["body"]))
 
 
 def test_body_term_on_smpl_vertices(tmp_path):

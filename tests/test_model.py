@@ -42,6 +42,70 @@ def test_bad_shapes_raise_clear_errors():
         MotionCLIP(ModelConfig(**TINY))
 
 
+def test_film_queries_start_as_the_plain_decoder_and_let_z_scale_the_positions():
+    torch.manual_seed(0)
+    plain = MotionCLIP(ModelConfig(**TINY, latent_dim=16)).eval()
+    film = MotionCLIP(ModelConfig(**TINY, latent_dim=16, film=True)).eval()
+    assert set(film.state_dict()) - set(plain.state_dict()) == {"film.weight", "film.bias"}
+    film.load_state_dict({**film.state_dict(), **plain.state_dict()})
+    z = torch.randn(3, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(film.decode(z), plain.decode(z))  # zero-initialised: the same decoder
+        film.film.weight.normal_()
+        moved = film.decode(z)
+        # the queries are positions * (1 + scale(z)) + shift(z): z = 0 leaves them alone, another z does not
+        torch.testing.assert_close(film.decode(torch.zeros(1, 16)), plain.decode(torch.zeros(1, 16)))
+    assert (moved - plain.decode(z)).abs().max() > 1e-2
+    assert film.num_parameters() - plain.num_parameters() == 16 * 64 + 64
+
+
+def test_synthesis_path_starts_at_zero_and_makes_sines_whose_phase_z_sets():
+    from mcl.model import Synthesis
+    torch.manual_seed(0)
+    plain = MotionCLIP(ModelConfig(**TINY, latent_dim=16)).eval()
+    synth = MotionCLIP(ModelConfig(**TINY, latent_dim=16, synth_rank=8)).eval()
+    assert {k.split(".")[0] for k in set(synth.state_dict()) - set(plain.state_dict())} == {"synth"}
+    synth.load_state_dict({**synth.state_dict(), **plain.state_dict()})
+    z = torch.randn(3, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(synth.decode(z), plain.decode(z))
+    # the path alone: z = (cos phi, sin phi) and one pair of position sines give sin(w t + phi) exactly
+    s = Synthesis(d_model=4, latent_dim=2, rank=2)
+    pe = synth.pos.pe[:60, :4]                              # sin(t), cos(t), sin(t/100), cos(t/100) for d = 4
+    with torch.no_grad():
+        s.pos.weight.copy_(torch.tensor([[1.0, 0, 0, 0], [0, 1.0, 0, 0]]))
+        s.z.weight.copy_(torch.eye(2)), s.z.bias.zero_()
+        s.out.weight.zero_(), s.out.weight[0].fill_(1.0)
+        phi = torch.tensor([0.3, 2.0])
+        out = s(pe, torch.stack([phi.cos(), phi.sin()], 1))   # (2, 60, 150)
+    t = torch.arange(60.0)
+    torch.testing.assert_close(out[:, :, 0], torch.sin(t[None] + phi[:, None]), atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("latent", [16, 32])  # with a projection into the decoder, and without one (d_model = 32)
+def test_whitening_keeps_the_decoders_function_and_whitens_z(latent):
+    torch.manual_seed(0)
+    m = MotionCLIP(ModelConfig(**TINY, latent_dim=latent, whiten_z=True, film=True, synth_rank=4)).eval()
+    with torch.no_grad():
+        m.film.weight.normal_(), m.synth.out.weight.normal_()
+    z = torch.randn(400, latent) * torch.logspace(0, -4, latent)   # variances over 8 orders, as a trained z's
+    before = m.decode(z[:5])
+    m.set_whitening(z)
+    torch.testing.assert_close(m.decode(z[:5]), before, atol=1e-5, rtol=1e-4)
+    zw = (z - m.z_mean) @ m.z_whiten
+    var, raw = torch.cov(zw.T).diagonal(), torch.cov(z.T).diagonal()
+    above = raw >= 1e-3 * raw.max()              # the floor: directions above it get unit variance, those below rise
+    assert var.max() < 1.01 and var[above].min() > 0.5 and (var.max() / var.min()) < (raw.max() / raw.min()) / 500
+    m.set_whitening(3 * z + 1)                   # again, from whitened weights: still the same function
+    torch.testing.assert_close(m.decode(z[:5]), before, atol=1e-5, rtol=1e-4)
+    with pytest.raises(ValueError, match="more latents than dims"):
+        m.set_whitening(z[:latent])
+    with pytest.raises(ValueError, match="all the same"):
+        m.set_whitening(z[:1].repeat(400, 1))
+    with pytest.raises(ValueError, match="whiten_z=True"):
+        MotionCLIP(ModelConfig(**TINY, latent_dim=16)).set_whitening(z[:, :16])
+
+
 def test_presets():
     p = preset("paper").model
     assert (p.n_layers, p.d_model, p.n_heads, p.d_ff, p.activation, p.dropout) == (8, 512, 4, 1024, "gelu", 0.1)

@@ -103,6 +103,32 @@ def test_init_fine_tunes_from_a_run_with_its_architecture_and_space(tiny_run, tm
           model={"dropout": 0.0}, progress=False, cache_dir=str(tiny_run.parent / "cache"))
     c = mcl.load(tmp_path / "d").config.model
     assert c.dropout == 0.0 and replace(c, dropout=a.config.model.dropout) == a.config.model
+    # FiLM queries added by a fine-tune start at zero: the init run's decoder, then trained
+    train(None, data="deepmimic?clips=walk", init=str(tiny_run), out=str(tmp_path / "f"), max_steps=1, lr=1e-12,
+          warmup_steps=0, model={"film": True}, progress=False, cache_dir=str(tiny_run.parent / "cache"))
+    f = mcl.load(tmp_path / "f")
+    assert f.config.model.film and replace(f.config.model, film=False) == a.config.model
+    z = torch.randn(2, a.model.latent_dim)
+    with torch.no_grad():
+        torch.testing.assert_close(f.model.decode(z), a.model.decode(z), atol=1e-5, rtol=1e-4)
+    # a deeper decoder: the added layer comes after the trained one, its attention and feed-forward outputs at zero
+    train(None, data="deepmimic?clips=walk", init=str(tiny_run), out=str(tmp_path / "g"), max_steps=1, lr=1e-12,
+          warmup_steps=0, model={"decoder_layers": 2}, progress=False, cache_dir=str(tiny_run.parent / "cache"))
+    g = mcl.load(tmp_path / "g")
+    assert g.config.model.decoder_layers == 2 and len(g.model.decoder.layers) == 2 and len(g.model.encoder.layers) == 1
+    new = g.model.decoder.layers[1]
+    assert new.linear2.weight.abs().max() < 1e-9 and new.self_attn.out_proj.weight.abs().max() < 1e-9
+    for k, v in a.model.decoder.layers[0].state_dict().items():
+        assert torch.allclose(v, g.model.decoder.layers[0].state_dict()[k], atol=1e-6), k
+    # whitening z: measured on the init run's z when the fine-tune starts, folded in, so the decoder starts the same
+    train(None, data="deepmimic?repeat=30", init=str(tiny_run), out=str(tmp_path / "w"), max_steps=1,
+          lr=1e-12, warmup_steps=0, model={"whiten_z": True}, progress=False, cache_dir=str(tiny_run.parent / "cache"))
+    w = mcl.load(tmp_path / "w")
+    assert w.config.model.whiten_z and not torch.allclose(w.model.z_whiten, torch.eye(a.model.latent_dim))
+    with torch.no_grad():
+        torch.testing.assert_close(w.model.decode(z), a.model.decode(z), atol=1e-4, rtol=1e-3)
+    with pytest.raises(ValueError, match="model.whiten_z whitens a trained encoder"):
+        train(None, data="deepmimic?clips=walk", out=str(tmp_path / "v"), model={"whiten_z": True}, max_steps=1)
     with pytest.raises(ValueError, match="a fine-tune keeps its space"):
         train(None, data="deepmimic?clips=walk", init=str(tiny_run), out=str(tmp_path / "x"), space="random-clip",
               max_steps=1, progress=False)

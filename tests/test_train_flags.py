@@ -67,7 +67,7 @@ def _config(args) -> TrainConfig:
 SPECIAL = {"window_frames": 50, "data": "synthetic", "space": "minilm", "out": "runs/elsewhere", "device": "cpu",
            "cache_dir": "/tmp/mcl-cache-x", "init": "runs/a-run"}
 # flags that are only valid together with others (the default preset's fixed windows leave no other phase to compare)
-NEEDS = {"loss.text_rc_stride": ["--random-windows"]}
+NEEDS = {"loss.text_rc_stride": ["--random-windows"], "model.whiten_z": ["--init", "runs/a-run"]}
 HAND_MADE = {  # the flags written out in cli.register: option strings → the value they give the field
     "preset": None,  # picks the base; tested with the entry points below
     "fixed_windows": {("--fixed-windows",): True, ("--random-windows",): False, ("--no-fixed-windows",): False},

@@ -19,6 +19,8 @@ from typing import Sequence
 
 import numpy as np
 import torch
+from sklearn.linear_model import RidgeCV
+from sklearn.metrics import r2_score
 
 from ..body.rotations import rotvec_to_rotmat
 from ..body.skeleton import joints_from_rotvec
@@ -400,6 +402,30 @@ def periodic_detail(loaded, windows: Sequence[Motion], prompts: dict[str, str], 
                          "text/real": float(gen[limb][i]) / r if r else float("nan")}
         out[c] = row
     return out
+
+
+def phase_probe(loaded, train: Sequence[Motion], test: Sequence[Motion], joint: int = 21,
+                frames: tuple[int, ...] = (0, 10)) -> dict:
+    """Does z say where a periodic motion is in its cycle? A ridge regression fitted on `train`'s z predicts where
+    `joint` (SMPL-24; default the right wrist) is at `frames`, relative to the pelvis and to its own mean over the
+    window; `r2_test` is its R² on `test`. Near 1: the phase is in z; near 0: the encoder drops it. `r2_decoded`: the
+    same offsets read off the model's own reconstructions of `test` (no fit): far below `r2_test`, the decoder loses
+    what z holds. Pass overlapping windows of the same class, e.g. every 7 frames of held-out waves."""
+    def offsets(ws):
+        y = []
+        for w in ws:
+            j = _joints(w.resample(WINDOW_FPS))
+            rel = j[:, joint] - j[:, 0]
+            y.append(np.concatenate([rel[f] - rel.mean(0) for f in frames]))
+        return np.asarray(y)
+
+    zt, zs = latent.encode(loaded, train).numpy(), latent.encode(loaded, test).numpy()
+    yt, ys = offsets(train), offsets(test)
+    fit = RidgeCV(alphas=np.logspace(-2, 3, 12)).fit(zt, yt)
+    decoded = offsets(latent.reconstruct(loaded, test)) if hasattr(getattr(loaded, "model", loaded), "decode") else None
+    return {"n_train": len(zt), "n_test": len(zs), "r2_test": float(fit.score(zs, ys)),
+            "r2_train": float(fit.score(zt, yt)), "joint": joint, "frames": list(frames),
+            "r2_decoded": None if decoded is None else float(r2_score(ys, decoded))}
 
 
 def judged_reconstruction(loaded, judge: Judge, windows: Sequence[Motion]) -> dict:

@@ -56,11 +56,26 @@ class ModelConfig:
     # The motion <-> tensor convention the weights were trained with (`mcl.codec`): "mcl", or "official" for
     # checkpoints imported from GuyTevet/MotionCLIP. encode/decode take and return mcl tensors either way.
     codec: Literal["mcl", "official"] = "mcl"
+    # Scale and shift the decoder's time queries by z (FiLM: positions * (1 + A z) + B z) so that z can set a
+    # motion's phase (where a wave or a step is at frame t); zero-initialised, so it can be added to a trained model
+    film: bool = False
+    # layers in the decoder (none: n_layers); a fine-tune may deepen a trained decoder (`--init`): the layers it adds
+    # come after the trained ones, their attention and feed-forward outputs zeroed at start
+    decoder_layers: int | None = None
+    # rank of a direct path from z to the decoder's output, beside the transformer: out_t += W (P pos_t * Q z), sines
+    # of the frame index whose amplitudes and phases z sets linearly; zero-initialised, so a fine-tune can add it (0: off)
+    synth_rank: int = 0
+    # Whiten z before the decoder: (z - mean) times the inverse square root of its covariance (eps: 1e-3 of the top
+    # variance), measured on the init run's z at the start of a fine-tune (`--init`) and kept in the weights. A trained
+    # z spans ~6 orders of magnitude of variance and a wave's phase lives in the small directions, which gradient
+    # descent on the decoder barely moves along; whitened, they weigh as much as the rest. Needs --init.
+    whiten_z: bool = False
 
     # how each number is checked (mcl.validate kinds), here and by its `mcl train` flag
     NUMBERS: ClassVar[dict[str, str]] = {"n_layers": "count", "d_model": "count", "n_heads": "count",
                                          "d_ff": "count", "dropout": "fraction", "latent_dim": "count",
-                                         "max_frames": "count", "query_tokens": "count"}
+                                         "max_frames": "count", "query_tokens": "count", "decoder_layers": "count",
+                                         "synth_rank": "index"}
 
     def __post_init__(self):
         _check_fields(self, "model.")
@@ -98,6 +113,13 @@ class LossConfig:
     # motion; asked for each one exactly, its decode learns their mean (a walk averages to a shuffle). The closest-of
     # lets it commit to one phase. Needs chunks longer than a window (not fixed_windows).
     text_rc_stride: int = 0
+    # Weight of the L1 distance between the spectra (magnitude of each pose feature's Fourier transform over the
+    # window) of the window and of its reconstruction, and of its text decode. Blind to phase: it asks for a 2 Hz wave
+    # where the MSE terms, before z knows the wave's phase, are best served by the held mean (a raised hand).
+    w_spec: float = 0.0
+    # Weigh each window's reconstruction and text-decode terms by 1 / (its pose variance over time + the batch's
+    # median), mean 1: a wave's few moving joints then count as much as a run's whole body (`losses.window_weights`)
+    balance_windows: bool = False
     # the text/image terms: "cosine" (1 − cos(z, e), the paper) or "infonce" (symmetric InfoNCE over the batch;
     # windows that share a text are not each other's negatives)
     alignment: Literal["cosine", "infonce"] = "cosine"
@@ -107,7 +129,8 @@ class LossConfig:
     body: Literal["auto", "joints", "vertices"] = "auto"
 
     NUMBERS: ClassVar[dict[str, str]] = {"w_rc": "nonneg", "w_body": "nonneg", "w_vel": "nonneg", "w_text": "nonneg",
-                                         "w_image": "nonneg", "w_text_rc": "nonneg", "temperature": "positive",
+                                         "w_image": "nonneg", "w_text_rc": "nonneg", "w_spec": "nonneg",
+                                         "temperature": "positive",
                                          "text_rc_stride": "index"}
 
     def __post_init__(self):
@@ -203,6 +226,9 @@ class TrainConfig:
             raise ValueError(f"loss.text_rc_stride={self.loss.text_rc_stride}: a {self.chunk_frames}-frame chunk has "
                              f"no other window start that far from 0 (windows are {self.window_frames} frames); use a "
                              f"stride ≤ {self.chunk_frames - self.window_frames}")
+        if self.model.whiten_z and not self.init:
+            raise ValueError("model.whiten_z whitens a trained encoder's z, measured when a fine-tune starts: give "
+                             "--init RUN (a run dir or a shipped model), or drop --model.whiten-z")
         if self.loss.text_rc_stride and not self.loss.w_text_rc:
             raise ValueError(f"loss.text_rc_stride={self.loss.text_rc_stride} shapes the text_rc term, which is off "
                              f"(loss.w_text_rc=0): set loss.w_text_rc (the cpu preset: 100) or drop the stride")

@@ -226,7 +226,7 @@ def add_flags(parser, cls, base=None, others: dict[str, Any] | None = None, pref
                 kw["metavar"] = f.name.upper() + ("|none" if optional else "")
         parser.add_argument(*flag.option_strings, **kw)
         if base_hint is bool and name not in switches:
-            flag.option_strings.append(flag_name(path[:-1] + ("no_" + path[-1],)))
+            flag.option_strings.append("--no-" + flag_name(path)[2:])  # argparse's own: --no-model.film
         out.append(flag)
     return out
 

@@ -228,17 +228,23 @@ def _resolve_config(cfg: TrainConfig | None, overrides: dict) -> TrainConfig:
 def _from_init(cfg: TrainConfig) -> TrainConfig:
     """A fine-tune (`init`): the model's architecture and space are those of the run it starts from, whatever the
     preset says (its weights only fit that architecture; its z only means something in that space). Dropout is a
-    training setting, not architecture: the fine-tune's own applies (`--dropout`)."""
+    training setting, not architecture: the fine-tune's own applies (`--dropout`). `--model.film` may add FiLM queries
+    to a model trained without them (they start at zero: the same decoder)."""
     m = ckpt.manifest(cfg.init, "latest")  # a run dir or a shipped model's name
     if m is None:
         raise FileNotFoundError(f"init={cfg.init!r}: no checkpoint there (a run dir with checkpoints/latest.json, or a "
                                 f"shipped model's name: open)")
-    init = TrainConfig.from_dict(m["config"], f"{cfg.init}: checkpoints/latest.json")
+    init = _init_config(cfg)
     space = m.get("space", init.space)
     if cfg.space not in ("auto", space):
         raise ValueError(f"init={cfg.init!r} was trained in space {space!r}, not {cfg.space!r}: a fine-tune keeps its "
                          f"space (leave --space unset)")
-    return replace(cfg, model=replace(init.model, dropout=cfg.model.dropout), space=space)
+    deeper = max(cfg.model.decoder_layers or 0, init.model.decoder_layers or init.model.n_layers)
+    model = replace(init.model, dropout=cfg.model.dropout, film=init.model.film or cfg.model.film,
+                    decoder_layers=None if deeper == init.model.n_layers else deeper,
+                    synth_rank=cfg.model.synth_rank or init.model.synth_rank,
+                    whiten_z=init.model.whiten_z or cfg.model.whiten_z)
+    return replace(cfg, model=model, space=space)
 
 
 def _check_run_dir(cfg: TrainConfig, run: Path) -> dict | None:
@@ -355,6 +361,8 @@ def _train(cfg: TrainConfig, motions, space, latest: dict | None, early: list[st
     if world > 1:  # rank 0 checked the run dir; every rank reads the same manifest
         latest = ckpt.manifest(run, "latest") if cfg.resume else None
     at = _resume(cfg, run, model, opt, latest, device, rank, world, say)
+    if cfg.model.whiten_z and latest is None and not _init_config(cfg).model.whiten_z:
+        _whiten(model, data.train_set, cfg, device, say)
 
     B, n = cfg.batch_size, len(data.train_set)
     if world > 1 and B % world:
@@ -521,7 +529,7 @@ def _build_model(cfg: TrainConfig, device, world: int, rank: int):
     if cfg.init:
         init = pretrained_path(cfg.init)
         weights = init / ckpt.CKPT_DIR / ckpt.manifest(init, "latest")["weights"]
-        tensors = ckpt.load_weights(weights)
+        tensors = {**_added_parts(model, ckpt.load_weights(weights)), **ckpt.load_weights(weights)}
         ckpt.check_weights(model, tensors, str(weights), "the run config (init)")
         model.load_state_dict(tensors)  # fp16 shipped weights are copied into the fp32 model
     model = model.to(device)
@@ -529,6 +537,44 @@ def _build_model(cfg: TrainConfig, device, world: int, rank: int):
     opt = optimizer(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     torch.manual_seed(cfg.seed + 1 + rank)
     return model, opt
+
+
+def _init_config(cfg: TrainConfig) -> TrainConfig:
+    return TrainConfig.from_dict(ckpt.manifest(cfg.init, "latest")["config"], f"{cfg.init}: checkpoints/latest.json")
+
+
+@torch.no_grad()
+def _whiten(model: MotionCLIP, train_set, cfg: TrainConfig, device, say, n: int = 4096) -> None:
+    """`model.whiten_z` added by this fine-tune: measure the whitening on the z of up to `n` training windows (the
+    first epochs' plans: small data gives each chunk's windows at several starts), folded into the decoder so that
+    training starts from the init run's function."""
+    model.eval()
+    zs: list[torch.Tensor] = []
+    for epoch in range(32):
+        plan = train_set.plan(cfg.seed, epoch, random_windows=not cfg.fixed_windows)
+        take = list(range(min(n - sum(map(len, zs)), len(plan.order))))
+        zs += [model.encode(train_set.batch(plan, take[i:i + 256]).to(device).x) for i in range(0, len(take), 256)]
+        if sum(map(len, zs)) >= n:
+            break
+    z = torch.cat(zs)
+    if len(z) <= z.shape[1]:
+        raise ValueError(f"model.whiten_z: {len(z)} training windows are too few to measure the covariance of a "
+                         f"{z.shape[1]}-d z; train on more data or drop --model.whiten-z")
+    model.set_whitening(z.float())
+    say(f"whitened z on {len(z)} training windows (variances {float(z.var(0).max()):.3g} … "
+        f"{float(z.var(0).min()):.3g} per dim before)")
+
+
+def _added_parts(model: MotionCLIP, init: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The weights a fine-tune adds to its init run's (`--model.film`, `--model.synth-rank`, more
+    `--model.decoder-layers`), set so that they start by changing little: FiLM and the synthesis path at zero; a new
+    decoder layer with its attention and feed-forward outputs at zero, so it only re-normalises what it is given."""
+    new = {k: v for k, v in model.state_dict().items() if k not in init
+           and k.startswith(("film.", "synth.", "decoder.layers.", "z_mean", "z_whiten"))}
+    for k in new:
+        if k.startswith("decoder.layers.") and any(p in k for p in ("out_proj.", "linear2.")):
+            new[k] = torch.zeros_like(new[k])
+    return new
 
 
 @dataclass

@@ -61,10 +61,33 @@ def resolve_body(body: str) -> str:
     return "vertices" if smpl_dir() is not None else "joints"
 
 
+def window_weights(x: torch.Tensor) -> torch.Tensor:
+    """`(B, 25, 6, T)` → `(B,)` weights of mean 1: 1 / (the window's pose variance over time + the batch's median).
+
+    Squared errors grow with how much a window moves, so a run's trajectory and legs outweigh a wave's forearm by
+    ~10× in the plain mean, and the optimiser serves the runs. These weights even that out, bounded: a still window
+    weighs at most (largest variance + median) / median times a moving one.
+    >>> x = torch.zeros(3, 25, 6, 10); x[1] += torch.arange(10.0); x[2] += 3 * torch.arange(10.0)
+    >>> [round(float(w), 2) for w in window_weights(x)]
+    [1.88, 0.94, 0.19]
+    """
+    v = x.detach().var(-1).mean((1, 2))
+    w = 1 / (v + v.median() + 1e-8)
+    return w / w.mean()
+
+
+def _mse(a: torch.Tensor, b: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:
+    """Mean squared error, each row (window) weighted by `weights (B,)` when given."""
+    if weights is None:
+        return F.mse_loss(a, b)
+    return ((a - b).square().flatten(1).mean(1) * weights).mean()
+
+
 def reconstruction_losses(x: torch.Tensor, x_hat: torch.Tensor, skeleton: Skeleton | None = None,
-                          body: bool = True, x_joints: torch.Tensor | None = None, mesh=None
-                          ) -> dict[str, torch.Tensor]:
-    """`rc`, `body` and `vel` MSE terms between `x` and `x_hat` `(B, 25, 6, T)` (unweighted).
+                          body: bool = True, x_joints: torch.Tensor | None = None, mesh=None,
+                          weights: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    """`rc`, `body` and `vel` MSE terms between `x` and `x_hat` `(B, 25, 6, T)` (unweighted; `weights (B,)` weigh
+    the windows, see `window_weights`).
 
     The body term compares SMPL vertices when `mesh` (an `SmplMesh`) is given, else SMPL-24 joints from forward
     kinematics; `x_joints` may carry precomputed target joints `(B, T, 24, 3)`.
@@ -72,19 +95,38 @@ def reconstruction_losses(x: torch.Tensor, x_hat: torch.Tensor, skeleton: Skelet
     >>> {k: float(v) for k, v in reconstruction_losses(x, x).items()}
     {'rc': 0.0, 'vel': 0.0, 'body': 0.0}
     """
-    out = {"rc": F.mse_loss(x_hat, x),
-           "vel": F.mse_loss(x_hat[..., 1:] - x_hat[..., :-1], x[..., 1:] - x[..., :-1])}
+    out = {"rc": _mse(x_hat, x, weights),
+           "vel": _mse(x_hat[..., 1:] - x_hat[..., :-1], x[..., 1:] - x[..., :-1], weights)}
     if body and mesh is not None:
         with torch.no_grad():
             target = vertices_from_tensor(x, mesh)
-        out["body"] = F.mse_loss(vertices_from_tensor(x_hat, mesh), target)
+        out["body"] = _mse(vertices_from_tensor(x_hat, mesh), target, weights)
     elif body:
         sk = skeleton or load_skeleton()
         if x_joints is None:
             with torch.no_grad():
                 x_joints = joints_from_tensor(x, sk)
-        out["body"] = F.mse_loss(joints_from_tensor(x_hat, sk), x_joints)
+        out["body"] = _mse(joints_from_tensor(x_hat, sk), x_joints, weights)
     return out
+
+
+def spectrum(x: torch.Tensor) -> torch.Tensor:
+    """Magnitude of each feature's Fourier transform over time, `(..., T)` → `(..., T // 2 + 1)`, the mean removed
+    and per frame (a sine of amplitude a shows a/2 at its frequency whatever its phase)."""
+    f = torch.fft.rfft(x - x.mean(-1, keepdim=True), dim=-1)
+    return (f.real.square() + f.imag.square() + 1e-12).sqrt() / x.shape[-1]
+
+
+def spectral_loss(x_hat: torch.Tensor, x: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+    """L1 between the `spectrum`s of `x_hat` and `x` `(B, 25, 6, T)`: a wave of the right frequency and size costs
+    nothing whatever its phase, a held pose costs the wave's whole spectrum.
+    >>> t = torch.arange(60.0) * 2 * torch.pi * 4 / 60  # four cycles in the window
+    >>> wave, late = torch.sin(t).expand(1, 25, 6, 60), torch.sin(t + 1.5).expand(1, 25, 6, 60)
+    >>> round(float(spectral_loss(late, wave)), 6), round(float(spectral_loss(0 * wave, wave)), 4)
+    (0.0, 0.0161)
+    """
+    per = (spectrum(x_hat) - spectrum(x)).abs().flatten(1).mean(1)
+    return (per if weights is None else per * weights).mean()
 
 
 def cosine_alignment(z: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
@@ -123,7 +165,8 @@ def alignment_loss(z: torch.Tensor, table: torch.Tensor, idx: torch.Tensor, cfg:
     return infonce_alignment(z, e, idx, cfg.temperature)
 
 
-def text_rc_closest(x_text: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
+def text_rc_closest(x_text: torch.Tensor, candidates: torch.Tensor, weights: torch.Tensor | None = None
+                    ) -> torch.Tensor:
     """Mean over rows of the MSE between `x_text (B, 25, 6, T)` and the closest of its `candidates (B, K, 25, 6, T)`.
 
     A winner-takes-all target: the decode of a text that names a periodic motion may settle on one phase instead of
@@ -132,18 +175,18 @@ def text_rc_closest(x_text: torch.Tensor, candidates: torch.Tensor) -> torch.Ten
     >>> float(text_rc_closest(x, c)), float(text_rc_closest(x, c[:, :1]))
     (0.0, 1.0)
     """
-    per = ((x_text[:, None] - candidates) ** 2).flatten(2).mean(-1)   # (B, K)
-    return per.min(dim=1).values.mean()
+    per = ((x_text[:, None] - candidates) ** 2).flatten(2).mean(-1).min(dim=1).values   # (B,)
+    return (per if weights is None else per * weights).mean()
 
 
 def total_loss(terms: dict[str, torch.Tensor], cfg: LossConfig) -> torch.Tensor:
-    """Weighted sum of the terms present (`rc`, `body`, `vel`, `text`, `image`).
+    """Weighted sum of the terms present (`rc`, `body`, `vel`, `text`, `image`, `text_rc`, `spec`, `text_spec`).
 
     >>> round(float(total_loss({"rc": torch.tensor(0.1), "text": torch.tensor(0.5)}, LossConfig())), 4)  # 100·.1 + .5
     10.5
     """
     weights = {"rc": cfg.w_rc, "body": cfg.w_body, "vel": cfg.w_vel, "text": cfg.w_text, "image": cfg.w_image,
-               "text_rc": cfg.w_text_rc}
+               "text_rc": cfg.w_text_rc, "spec": cfg.w_spec, "text_spec": cfg.w_spec}
     return sum(weights[k] * v for k, v in terms.items() if weights.get(k, 0.0))
 
 
@@ -163,15 +206,21 @@ def compute_losses(z: torch.Tensor, x_hat: torch.Tensor, x: torch.Tensor, cfg: L
     Terms with weight 0 or without a table are not computed. Returns `(total, {name: unweighted term})`.
     Example: `total, terms = compute_losses(z, x_hat, x, LossConfig(), texts, batch.text_idx)`.
     """
-    terms = reconstruction_losses(x, x_hat, skeleton, body=cfg.w_body != 0, mesh=mesh)
+    weights = window_weights(x) if cfg.balance_windows else None
+    terms = reconstruction_losses(x, x_hat, skeleton, body=cfg.w_body != 0, mesh=mesh, weights=weights)
+    if cfg.w_spec:
+        terms["spec"] = spectral_loss(x_hat, x, weights)
     if cfg.w_text and text_table is not None and text_idx is not None:
         t = alignment_loss(z, text_table, text_idx, cfg)
         if t is not None:
             terms["text"] = t
     if x_text is not None and text_idx is not None and bool((text_idx >= 0).any()):
         has = text_idx >= 0
-        terms["text_rc"] = (text_rc_closest(x_text[has], x_phases[has]) if x_phases is not None
-                            else F.mse_loss(x_text[has], x[has]))
+        w = None if weights is None else weights[has]
+        terms["text_rc"] = (text_rc_closest(x_text[has], x_phases[has], w) if x_phases is not None
+                            else _mse(x_text[has], x[has], w))
+        if cfg.w_spec:
+            terms["text_spec"] = spectral_loss(x_text[has], x[has], w)
     if cfg.w_image and image_table is not None and image_idx is not None:
         t = alignment_loss(z, image_table, image_idx, cfg)
         if t is not None:
