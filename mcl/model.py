@@ -69,6 +69,7 @@ class MotionCLIP(nn.Module):
             nn.init.zeros_(self.film.weight)
             nn.init.zeros_(self.film.bias)
         self.synth = Synthesis(d, cfg.latent_dim, cfg.synth_rank) if cfg.synth_rank else None
+        self.frame_head = FrameHead(d, cfg.latent_dim, cfg.frame_head) if cfg.frame_head else None
         if cfg.whiten_z:  # set by `set_whitening`; saved with the weights
             if same:
                 self.from_latent = nn.Linear(cfg.latent_dim, d)  # the whitening is folded into it at the start
@@ -116,6 +117,8 @@ class MotionCLIP(nn.Module):
         h = self.head(self.decoder(queries, memory))                            # (B, T, 150)
         if self.synth is not None:
             h = h + self.synth(self.pos.pe[:n_frames], z)
+        if self.frame_head is not None:
+            h = h + self.frame_head(self.pos.pe[:n_frames], z)
         return h.reshape(B, n_frames, NUM_ROWS, NUM_FEATS).permute(0, 2, 3, 1)
 
     def forward(self, x: torch.Tensor, text_emb: torch.Tensor | None = None):
@@ -151,7 +154,8 @@ class MotionCLIP(nn.Module):
         whiten, unwhiten = vec @ torch.diag(var.rsqrt()) @ vec.T, vec @ torch.diag(var.sqrt()) @ vec.T
         # a layer A z + b becomes (A W^-1) z' + (b + A mean) with z' = (z - mean) W: same output
         old_mean, old_whiten = self.z_mean.double(), self.z_whiten.double()
-        for lin in (self.from_latent, self.film, self.synth.z if self.synth is not None else None):
+        for lin in (self.from_latent, self.film, self.synth.z if self.synth is not None else None,
+                    self.frame_head.z if self.frame_head is not None else None):
             if lin is None:
                 continue
             a = lin.weight.double() @ old_whiten.T            # back to raw z coordinates
@@ -183,6 +187,26 @@ class Synthesis(nn.Module):
 
     def forward(self, pe: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         return self.out(self.pos(pe)[None] * self.z(z)[:, None])
+
+
+class FrameHead(nn.Module):
+    """A per-frame MLP beside the transformer: `(pe_t, z) → pose residual (B, T, 150)`, its last layer at zero.
+
+    It reads z and the frame's position together at every frame, where the transformer reaches them only through
+    one memory token and normalised layers (`bench/whitening_probe.py`: such a head learns Bandai's waves from
+    whitened z in 300 steps).
+    """
+
+    def __init__(self, d_model: int, latent_dim: int, width: int):
+        super().__init__()
+        self.z = nn.Linear(latent_dim, width)      # z's part of the first layer (whitening folds into it)
+        self.pos = nn.Linear(d_model, width, bias=False)
+        self.mlp = nn.Sequential(nn.GELU(), nn.Linear(width, width), nn.GELU(), nn.Linear(width, POSE_DIM))
+        nn.init.zeros_(self.mlp[-1].weight)
+        nn.init.zeros_(self.mlp[-1].bias)
+
+    def forward(self, pe: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        return self.mlp(self.pos(pe)[None] + self.z(z)[:, None])
 
 
 class PositionalEncoding(nn.Module):

@@ -65,6 +65,9 @@ class ModelConfig:
     # rank of a direct path from z to the decoder's output, beside the transformer: out_t += W (P pos_t * Q z), sines
     # of the frame index whose amplitudes and phases z sets linearly; zero-initialised, so a fine-tune can add it (0: off)
     synth_rank: int = 0
+    # width of a per-frame MLP beside the transformer, reading (z, the frame's sinusoidal position) and adding a pose
+    # residual; last layer zero-initialised, so a fine-tune can add it (0: off). With whiten_z it reads whitened z
+    frame_head: int = 0
     # Whiten z before the decoder: (z - mean) times the inverse square root of its covariance (eps: 1e-3 of the top
     # variance), measured on the init run's z at the start of a fine-tune (`--init`) and kept in the weights. A trained
     # z spans ~6 orders of magnitude of variance and a wave's phase lives in the small directions, which gradient
@@ -75,7 +78,7 @@ class ModelConfig:
     NUMBERS: ClassVar[dict[str, str]] = {"n_layers": "count", "d_model": "count", "n_heads": "count",
                                          "d_ff": "count", "dropout": "fraction", "latent_dim": "count",
                                          "max_frames": "count", "query_tokens": "count", "decoder_layers": "count",
-                                         "synth_rank": "index"}
+                                         "synth_rank": "index", "frame_head": "index"}
 
     def __post_init__(self):
         _check_fields(self, "model.")

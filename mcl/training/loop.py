@@ -243,6 +243,7 @@ def _from_init(cfg: TrainConfig) -> TrainConfig:
     model = replace(init.model, dropout=cfg.model.dropout, film=init.model.film or cfg.model.film,
                     decoder_layers=None if deeper == init.model.n_layers else deeper,
                     synth_rank=cfg.model.synth_rank or init.model.synth_rank,
+                    frame_head=cfg.model.frame_head or init.model.frame_head,
                     whiten_z=init.model.whiten_z or cfg.model.whiten_z)
     return replace(cfg, model=model, space=space)
 
@@ -570,7 +571,7 @@ def _added_parts(model: MotionCLIP, init: dict[str, torch.Tensor]) -> dict[str, 
     `--model.decoder-layers`), set so that they start by changing little: FiLM and the synthesis path at zero; a new
     decoder layer with its attention and feed-forward outputs at zero, so it only re-normalises what it is given."""
     new = {k: v for k, v in model.state_dict().items() if k not in init
-           and k.startswith(("film.", "synth.", "decoder.layers.", "z_mean", "z_whiten"))}
+           and k.startswith(("film.", "synth.", "frame_head.", "decoder.layers.", "z_mean", "z_whiten"))}
     for k in new:
         if k.startswith("decoder.layers.") and any(p in k for p in ("out_proj.", "linear2.")):
             new[k] = torch.zeros_like(new[k])
