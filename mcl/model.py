@@ -139,7 +139,7 @@ class MotionCLIP(nn.Module):
     @torch.no_grad()
     def set_whitening(self, z: torch.Tensor, eps: float = 1e-3) -> None:
         """Measure the whitening of `cfg.whiten_z` on latents `z (N, latent_dim)` and fold its inverse into every
-        layer that reads z in the decoder (from_latent, FiLM, the synthesis path), so the decoder computes the same
+        layer that reads z in the decoder (from_latent, FiLM, the synthesis path, the frame head), so the decoder computes the same
         function as before, only in whitened coordinates. `eps`: the floor, a fraction of the largest variance."""
         if not self.cfg.whiten_z:
             raise ValueError("set_whitening needs ModelConfig.whiten_z=True")

@@ -228,8 +228,9 @@ def _resolve_config(cfg: TrainConfig | None, overrides: dict) -> TrainConfig:
 def _from_init(cfg: TrainConfig) -> TrainConfig:
     """A fine-tune (`init`): the model's architecture and space are those of the run it starts from, whatever the
     preset says (its weights only fit that architecture; its z only means something in that space). Dropout is a
-    training setting, not architecture: the fine-tune's own applies (`--dropout`). `--model.film` may add FiLM queries
-    to a model trained without them (they start at zero: the same decoder)."""
+    training setting, not architecture: the fine-tune's own applies (`--dropout`). The decoder options (`--model.film`,
+    `--model.synth-rank`, `--model.frame-head`, more `--model.decoder-layers`, `--model.whiten-z`) may be added to a
+    model trained without them (see `_added_parts`)."""
     m = ckpt.manifest(cfg.init, "latest")  # a run dir or a shipped model's name
     if m is None:
         raise FileNotFoundError(f"init={cfg.init!r}: no checkpoint there (a run dir with checkpoints/latest.json, or a "
@@ -530,7 +531,8 @@ def _build_model(cfg: TrainConfig, device, world: int, rank: int):
     if cfg.init:
         init = pretrained_path(cfg.init)
         weights = init / ckpt.CKPT_DIR / ckpt.manifest(init, "latest")["weights"]
-        tensors = {**_added_parts(model, ckpt.load_weights(weights)), **ckpt.load_weights(weights)}
+        tensors = ckpt.load_weights(weights)
+        tensors = {**_added_parts(model, tensors), **tensors}
         ckpt.check_weights(model, tensors, str(weights), "the run config (init)")
         model.load_state_dict(tensors)  # fp16 shipped weights are copied into the fp32 model
     model = model.to(device)
@@ -567,9 +569,10 @@ def _whiten(model: MotionCLIP, train_set, cfg: TrainConfig, device, say, n: int 
 
 
 def _added_parts(model: MotionCLIP, init: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """The weights a fine-tune adds to its init run's (`--model.film`, `--model.synth-rank`, more
-    `--model.decoder-layers`), set so that they start by changing little: FiLM and the synthesis path at zero; a new
-    decoder layer with its attention and feed-forward outputs at zero, so it only re-normalises what it is given."""
+    """The weights a fine-tune adds to its init run's (`--model.film`, `--model.synth-rank`, `--model.frame-head`,
+    more `--model.decoder-layers`, the whitening buffers), set so that they start by changing little: FiLM, the
+    synthesis path and the frame head at zero, the whitening at identity until `_whiten` measures it; a new decoder
+    layer with its attention and feed-forward outputs at zero, so it only re-normalises what it is given."""
     new = {k: v for k, v in model.state_dict().items() if k not in init
            and k.startswith(("film.", "synth.", "frame_head.", "decoder.layers.", "z_mean", "z_whiten"))}
     for k in new:
